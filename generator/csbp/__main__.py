@@ -1,0 +1,3 @@
+from csbp.cli import main
+
+raise SystemExit(main())

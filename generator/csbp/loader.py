@@ -1,0 +1,204 @@
+"""Stage 1, load: read YAML files safely and remember where every value stands.
+
+Contributors' files are untrusted input. This loader refuses what the YAML libraries
+accept silently or fail on badly: oversized, binary and non-UTF-8 files, tabs, empty
+files, duplicate keys, alias expansion bombs and absurd nesting. It records the
+line and column of every value and key so later stages can point at them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from csbp.diagnostics import Position, Report
+
+MAX_FILE_BYTES = 1_000_000
+MAX_ALIAS_USES = 20
+MAX_FLOW_DEPTH = 64
+
+JsonPath = tuple[str | int, ...]
+
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
+    """Safe loader (libyaml when available) that keeps dates as text.
+
+    JSON Schema validates dates as strings (`format: date`), and keeping the text avoids
+    YAML 1.1 turning `2026-02-30` into a crash instead of a clear error.
+    """
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+_SCALAR_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+}
+
+
+@dataclass
+class SourceDocument:
+    """One parsed YAML file: its data and the position of every value and key in it."""
+
+    path: Path
+    data: Any
+    positions: dict[JsonPath, Position] = field(default_factory=dict)
+    key_positions: dict[JsonPath, Position] = field(default_factory=dict)
+
+    def position_of(self, json_path: JsonPath, prefer_key: bool = False) -> Position:
+        """Where the value at `json_path` (or its nearest ancestor) is written."""
+        current = tuple(json_path)
+        while True:
+            if prefer_key and current in self.key_positions:
+                return self.key_positions[current]
+            if current in self.positions:
+                return self.positions[current]
+            if not current:
+                return Position()
+            current = current[:-1]
+
+
+class _Rejected(Exception):
+    """Raised inside the loader to abandon a file; carries the position and message."""
+
+    def __init__(self, position: Position, message: str) -> None:
+        super().__init__(message)
+        self.position = position
+        self.message = message
+
+
+def _mark(node: yaml.Node) -> Position:
+    return Position(node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def _line_of_offset(raw: bytes, offset: int) -> Position:
+    line = raw.count(b"\n", 0, offset) + 1
+    column = offset - (raw.rfind(b"\n", 0, offset) + 1) + 1
+    return Position(line, column)
+
+
+def _check_text(raw: bytes) -> str:
+    """Decode and pre-screen the bytes of a file, before any YAML parsing."""
+    if b"\x00" in raw:
+        raise _Rejected(_line_of_offset(raw, raw.index(b"\x00")),
+                        "this is a binary file, not YAML text: save the entry as UTF-8 text")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _Rejected(_line_of_offset(raw, exc.start),
+                        f"the file is not valid UTF-8 (byte 0x{raw[exc.start]:02x}): "
+                        "save it with UTF-8 encoding") from None
+    text = text.removeprefix("\ufeff")
+    for number, line in enumerate(text.splitlines(), start=1):
+        indent = line[: len(line) - len(line.lstrip(" \t"))]
+        if "\t" in indent:
+            raise _Rejected(Position(number, indent.index("\t") + 1),
+                            "a tab is used for indentation: YAML needs spaces, replace the tab with spaces")
+    depth = deepest = 0
+    for char in text:  # cheap guard against "[[[[…" nesting that exhausts the parser's stack
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+    if deepest > MAX_FLOW_DEPTH:
+        raise _Rejected(Position(), f"brackets are nested more than {MAX_FLOW_DEPTH} deep: simplify the structure")
+    return text
+
+
+class _Builder:
+    """Turns a composed node tree into plain data, recording positions as it goes."""
+
+    def __init__(self, loader: yaml.BaseLoader, document: SourceDocument) -> None:
+        self.loader = loader
+        self.document = document
+        self.seen: set[int] = set()
+        self.alias_uses = 0
+
+    def build(self, node: yaml.Node, path: JsonPath, depth: int = 0) -> Any:
+        if id(node) in self.seen:
+            self.alias_uses += 1
+            if self.alias_uses > MAX_ALIAS_USES:
+                raise _Rejected(_mark(node), f"YAML anchors are reused more than {MAX_ALIAS_USES} times: "
+                                "write the values out instead of using aliases")
+        self.seen.add(id(node))
+        if depth > MAX_FLOW_DEPTH:
+            raise _Rejected(_mark(node), f"values are nested more than {MAX_FLOW_DEPTH} deep: simplify the structure")
+        self.document.positions.setdefault(path, _mark(node))
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, path, depth)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, (*path, index), depth + 1) for index, item in enumerate(node.value)]
+        if node.tag not in _SCALAR_TAGS:
+            raise _Rejected(_mark(node), f"the YAML tag {node.tag!r} is not allowed: remove it and write a plain value")
+        return self.loader.construct_object(node)
+
+    def _mapping(self, node: yaml.MappingNode, path: JsonPath, depth: int) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise _Rejected(_mark(key_node), "a key must be plain text, not a list or mapping")
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise _Rejected(_mark(key_node), "YAML merge keys ('<<') are not supported: write the fields out")
+            key = key_node.value
+            if key_node.tag != "tag:yaml.org,2002:str":
+                raise _Rejected(_mark(key_node), f"the key {key!r} is read as a {key_node.tag.rsplit(':', 1)[-1]}, "
+                                f"not as text: put it in quotes, as \"{key}\"")
+            if key in result:
+                first = self.document.key_positions[(*path, key)]
+                raise _Rejected(_mark(key_node), f"the key '{key}' appears twice in the same mapping "
+                                f"(first on line {first.line}): keep one and delete the other")
+            self.document.key_positions[(*path, key)] = _mark(key_node)
+            result[key] = self.build(value_node, (*path, key), depth + 1)
+        return result
+
+
+def load_yaml(path: Path, report: Report) -> SourceDocument | None:
+    """Parse one YAML file; on any problem, report it with its position and return None."""
+    document = SourceDocument(path=path, data=None)
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise _Rejected(Position(), f"the file is {size:,} bytes, over the {MAX_FILE_BYTES:,}-byte limit "
+                            "for an entry: shorten it or split it into several entries")
+        text = _check_text(path.read_bytes())
+        loader = _Loader(text)
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                raise _Rejected(Position(), "the file is empty: fill it in (`csbp new` writes a skeleton) or delete it")
+            document.data = _Builder(loader, document).build(node, ())
+        finally:
+            loader.dispose()
+    except _Rejected as rejected:
+        report.error(path, rejected.position, rejected.message)
+        return None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        position = Position(mark.line + 1, mark.column + 1) if mark else Position()
+        problem = " ".join(part for part in (exc.context, exc.problem) if part)
+        report.error(path, position, f"YAML syntax error: {problem}: check indentation, colons and "
+                     "quotes on this line (text containing ': ' or starting with a symbol needs quotes)")
+        return None
+    except yaml.YAMLError as exc:
+        report.error(path, None, f"YAML error: {exc}: check the file's syntax")
+        return None
+    except OSError as exc:
+        report.error(path, None, f"cannot read the file: {exc.strerror}")
+        return None
+    if not isinstance(document.data, dict):
+        report.error(path, Position(), "an entry must be a mapping of fields (`title: …`, `tlp: …`), "
+                     f"not a {type(document.data).__name__}")
+        return None
+    return document

@@ -1,0 +1,89 @@
+"""Contributor text to safe page text: the only way contributor words reach a page.
+
+Contributor Markdown is untrusted. It is rendered with Python-Markdown and then cleaned
+with nh3 (the maintained Rust `ammonia` sanitiser) against an allow-list, so no script,
+event handler, style, frame or `javascript:`/`data:` URL survives. The result is emitted
+as a raw HTML block that MkDocs passes through untouched.
+
+Plain-text fields (titles, summaries, labels) that land in Markdown context are escaped
+twice: for HTML and for Markdown, so `[x](javascript:…)` in a title stays literal text.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+import markdown
+import nh3
+from markupsafe import Markup
+
+ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "code", "del", "em", "h3", "h4", "h5", "h6", "hr", "i", "li",
+    "ol", "p", "pre", "strong", "sub", "sup", "table", "tbody", "td", "th", "thead", "tr", "ul",
+}
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}, "ol": {"start"}, "th": {"align"}, "td": {"align"}}
+URL_SCHEMES = {"http", "https", "mailto"}
+_MARKDOWN_EXTENSIONS = ["tables", "sane_lists", "fenced_code"]
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
+_HEADING = re.compile(r"<(/?)h([1-6])\b")
+
+
+def clean_html(fragment: str) -> str:
+    """Sanitise an HTML fragment against the allow-list (external links get rel=noopener noreferrer)."""
+    return nh3.clean(fragment, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes=URL_SCHEMES,
+                     link_rel="noopener noreferrer", strip_comments=True)
+
+
+def _render(text: str, heading_shift: int) -> str:
+    rendered = markdown.markdown(text, extensions=_MARKDOWN_EXTENSIONS, output_format="html")
+    if heading_shift:
+        rendered = _HEADING.sub(lambda m: f"<{m[1]}h{min(int(m[2]) + heading_shift, 6)}", rendered)
+    return clean_html(rendered)
+
+
+def markdown_block(text: str, css_class: str = "csbp-prose") -> Markup:
+    """A Markdown field as a sanitised raw-HTML block; its headings start at h3 below the page's h2s."""
+    body = _render(text, heading_shift=2)
+    return Markup(f'<div class="{css_class}">\n{body}\n</div>')
+
+
+def markdown_inline(text: str) -> Markup:
+    """A short Markdown item (list entry, feedback) as sanitised inline HTML without its <p> wrapper."""
+    body = _render(text, heading_shift=2).strip()
+    if body.startswith("<p>") and body.endswith("</p>") and body.count("<p>") == 1:
+        body = body[3:-4]
+    return Markup(body)
+
+
+def plain(text: str) -> str:
+    """Collapse whitespace of a plain-text field (summaries folded over lines in YAML)."""
+    return " ".join(str(text).split())
+
+
+def md_text(value: object) -> Markup:
+    """Plain text made safe for Markdown context: HTML-escaped, then Markdown-escaped."""
+    if isinstance(value, Markup):
+        return value
+    escaped = html.escape(re.sub(r"\s+", " ", str(value)), quote=True)
+    return Markup(_MARKDOWN_SPECIALS.sub(r"\\\1", escaped))
+
+
+def page_markdown(text: str) -> str:
+    """A hand-written Markdown page, sanitised, with its headings kept as Markdown headings.
+
+    Headings stay Markdown so MkDocs builds the table of contents and search sections;
+    everything between them becomes sanitised raw HTML.
+    """
+    rendered = clean_html(markdown.markdown(text, extensions=_MARKDOWN_EXTENSIONS, output_format="html"))
+    parts = re.split(r"<h([1-6])>(.*?)</h\1>", rendered, flags=re.S)
+    out: list[str] = []
+    for index in range(0, len(parts), 3):
+        chunk = parts[index].strip()
+        if chunk:
+            out.append(f'<div class="csbp-prose" markdown="0">\n{chunk}\n</div>')
+        if index + 2 < len(parts):
+            level, inner = int(parts[index + 1]), parts[index + 2]
+            words = html.unescape(re.sub(r"<[^>]+>", "", inner))
+            out.append("#" * level + " " + md_text(words))
+    return "\n\n".join(out) + "\n"

@@ -1,0 +1,78 @@
+"""The stages in order (load → validate → model → render → write), shared by every command.
+
+Commands call these instead of wiring stages themselves, so check, build, serve and stats
+see exactly the same handbook.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+
+from csbp.config import HandbookPaths
+from csbp.diagnostics import Report
+from csbp.docs_tree import WriteStats, write_tree
+from csbp.model import Handbook, build_model
+from csbp.render import DocsTree, render_handbook
+from csbp.validate import Corpus, SchemaSet, validate_handbook
+
+
+def build_date() -> dt.date:
+    """Today, or the date of SOURCE_DATE_EPOCH so that builds are reproducible."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.isdigit():
+        return dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC).date()
+    return dt.date.today()
+
+
+@dataclass
+class Progress:
+    """One line per stage on stderr, with timings, so long work shows it is moving."""
+
+    quiet: bool = False
+    timings: dict[str, float] = field(default_factory=dict)
+    _start: float = field(default_factory=time.perf_counter)
+
+    def step(self, name: str, detail: str = "") -> None:
+        now = time.perf_counter()
+        self.timings[name] = now - self._start
+        self._start = now
+        if not self.quiet:
+            print(f"csbp: {name:<9} {self.timings[name] * 1000:7.0f} ms  {detail}", file=sys.stderr, flush=True)
+
+
+def print_report(report: Report, paths: HandbookPaths) -> None:
+    for diagnostic in report.sorted():
+        print(diagnostic.format(paths.root), file=sys.stderr)
+    if report.diagnostics:
+        print(f"csbp: {len(report.errors)} error(s), {len(report.warnings)} warning(s)", file=sys.stderr)
+
+
+def validate(paths: HandbookPaths, report: Report, progress: Progress,
+             schemas: SchemaSet | None = None) -> Corpus | None:
+    corpus = validate_handbook(paths, report, build_date(), schemas)
+    count = sum(len(docs) for docs in corpus.documents.values()) if corpus else 0
+    progress.step("validate", f"{count} valid entries, {len(report.errors)} error(s)")
+    return corpus
+
+
+@dataclass
+class Generated:
+    handbook: Handbook
+    tree: DocsTree
+    stats: WriteStats
+
+
+def generate(paths: HandbookPaths, corpus: Corpus, report: Report, progress: Progress, audience: str = "public",
+             offline: bool = False) -> Generated:
+    handbook = build_model(corpus, audience, build_date(), report)
+    progress.step("model", f"{len(handbook.entries())} entries for the {audience} audience, "
+                  f"{len(handbook.excluded)} left out by marking")
+    tree = render_handbook(handbook, paths.pages_dir, directory_urls=not offline)
+    progress.step("render", f"{len(tree.pages)} pages")
+    stats = write_tree(tree, paths, audience, offline)
+    progress.step("write", f"{len(stats.written)} written, {stats.unchanged} unchanged, {len(stats.removed)} removed")
+    return Generated(handbook, tree, stats)

@@ -1,0 +1,221 @@
+"""Stage 4, render: the linked model to a plain docs tree (Markdown pages and a nav).
+
+Output is ordinary Markdown with front matter, links written as Markdown links between
+`.md` files (so MkDocs, or any successor reading the same tree, rewrites and checks
+them), and sanitised HTML blocks for contributor text. Nothing here imports MkDocs.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import posixpath
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
+from markupsafe import Markup
+
+from csbp.config import TEMPLATE_DIR
+from csbp.markup import markdown_block, markdown_inline, md_text, page_markdown, plain
+from csbp.model import AUDIENCE_MARKING, FACETS, Entry, Handbook, Practice
+
+TLP_CSS = {"TLP:CLEAR": "clear", "TLP:GREEN": "green", "TLP:AMBER": "amber",
+           "TLP:AMBER+STRICT": "amber-strict", "TLP:RED": "red"}
+
+
+@dataclass(frozen=True)
+class NavItem:
+    title: str
+    src: str
+
+
+@dataclass
+class DocsTree:
+    """The rendered handbook: page sources by docs-relative path, plus the nav."""
+
+    pages: dict[str, str]
+    nav: list[NavItem | tuple[str, list[NavItem]]]
+
+
+@pass_context
+def _rel(context: Any, target: str) -> Markup:
+    """Relative path from the page being rendered to another docs file."""
+    here = posixpath.dirname(context["page_src"])
+    return Markup(html.escape(posixpath.relpath(target, here or "."), quote=True))
+
+
+def page_url(src: str, directory_urls: bool = True) -> str:
+    """The URL path (relative to the site root) that MkDocs gives a docs file."""
+    if not src.endswith(".md"):
+        return src
+    stem = src[: -len(".md")]
+    if not directory_urls:
+        return stem + ".html"
+    if stem == "index" or stem.endswith("/index"):
+        return stem[: -len("index")]
+    return stem + "/"
+
+
+def relative_url(from_src: str, to_src: str, directory_urls: bool = True) -> str:
+    """A link from one built page to another, as it must appear in raw HTML."""
+    here, there = page_url(from_src, directory_urls), page_url(to_src, directory_urls)
+    base = here if here.endswith("/") else posixpath.dirname(here)
+    path = posixpath.relpath(there or ".", base or ".")
+    if there.endswith("/") or there == "":
+        path = path + "/" if path != "." else "./"
+    return path
+
+
+@pass_context
+def _href(context: Any, target: str) -> Markup:
+    """URL from the page being rendered to a docs page, for raw HTML (Markdown links need no help)."""
+    return Markup(html.escape(relative_url(context["page_src"], target, context["directory_urls"]), quote=True))
+
+
+def _finalize(value: Any) -> Any:
+    """Every `{{ }}` output: plain strings are escaped for HTML *and* Markdown unless a trusted
+    filter already produced Markup, so contributor text is safe wherever a template puts it."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return md_text(value)
+    return value
+
+
+def _html(value: Any) -> Markup:
+    """Plain text for an HTML-only context (an attribute, a raw HTML file): HTML-escaped only."""
+    return Markup(html.escape(plain(str(value)), quote=True))
+
+
+def _front_matter(data: dict[str, Any]) -> Markup:
+    dumped = yaml.safe_dump(data, allow_unicode=True, sort_keys=True, width=1000).strip()
+    return Markup(f"---\n{dumped}\n---\n")
+
+
+def _json_attr(value: Any) -> Markup:
+    """JSON for a `<script type="application/json">` block; `<`, `>` and `&` are \\u-escaped."""
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+
+
+def _slug(text: str) -> Markup:
+    return Markup(re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-"))
+
+
+def make_environment() -> Environment:
+    env = Environment(loader=FileSystemLoader(str(TEMPLATE_DIR)), autoescape=True, undefined=StrictUndefined,
+                      trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, finalize=_finalize)
+    env.filters.update(md=markdown_block, md_inline=markdown_inline, md_text=md_text, plain=plain, rel=_rel,
+                       front_matter=_front_matter, json_attr=_json_attr, slug=_slug, html=_html, href=_href)
+    env.globals.update(TLP_CSS=TLP_CSS, FACETS=FACETS)
+    return env
+
+
+class Renderer:
+    """Renders every page of a handbook; one method per page family."""
+
+    def __init__(self, handbook: Handbook, pages_dir: Path | None = None, directory_urls: bool = True) -> None:
+        self.handbook = handbook
+        self.directory_urls = directory_urls
+        self.pages_dir = pages_dir
+        self.env = make_environment()
+        self.pages: dict[str, str] = {}
+
+    def page(self, src: str, template: str, **context: Any) -> None:
+        marking = AUDIENCE_MARKING[self.handbook.audience]
+        self.pages[src] = self.env.get_template(template).render(
+            page_src=src, handbook=self.handbook, audience_marking=marking, directory_urls=self.directory_urls,
+            **context)
+
+    def render(self) -> DocsTree:
+        hb = self.handbook
+        practices = sorted(hb.practices.values(), key=lambda p: p.title.lower())
+        lessons = sorted(hb.lessons.values(), key=lambda lesson: lesson.incident.date if lesson.incident else lesson.added)
+        modules = sorted(hb.modules.values(), key=lambda m: (m.level.id if m.level else "", m.title.lower()))
+        self.page("index.md", "home.md.j2", practices=practices, lessons=lessons, modules=modules,
+                  recent=_recent(hb.entries()))
+        self.page("practices/index.md", "practices_index.md.j2", practices=practices)
+        self.page("lessons/index.md", "lessons_index.md.j2", lessons=list(reversed(lessons)))
+        self.page("modules/index.md", "modules_index.md.j2", modules=modules)
+        for entry in hb.entries():
+            self.page(entry.src, f"{entry.kind}.md.j2", entry=entry)
+        self.page("browse/index.md", "browse_index.md.j2")
+        for vocabulary, _attribute in FACETS:
+            terms = list(hb.terms[vocabulary].values())
+            self.page(f"browse/{vocabulary}/index.md", "vocabulary.md.j2",
+                      vocabulary=hb.vocabularies[vocabulary], terms=terms)
+            for term in terms:
+                self.page(term.src, "term.md.j2", term=term, vocabulary=hb.vocabularies[vocabulary],
+                          practices=[p for p in practices if term in p.facet_terms(vocabulary)])
+        for pillar in hb.terms["pillar"].values():
+            for dimension in hb.terms["dimension"].values():
+                self.page(f"browse/matrix/{pillar.id}-{dimension.id}.md", "cell.md.j2", pillar=pillar,
+                          dimension=dimension, practices=[p for p in practices if p in hb.cell(pillar.id, dimension.id)])
+        self.page("glossary.md", "glossary.md.j2", entries=_glossary(hb))
+        for entry in hb.entries():
+            for alias in entry.aliases:
+                alias_src = f"{posixpath.dirname(entry.src)}/{alias}/index.html"
+                target = relative_url(f"{posixpath.dirname(entry.src)}/{alias}/index.md", entry.src,
+                                      self.directory_urls)
+                self.page(alias_src, "redirect.html.j2", entry=entry, target=target)
+        about = self._hand_written_pages()
+        nav: list[NavItem | tuple[str, list[NavItem]]] = [
+            NavItem("Home", "index.md"), NavItem("Practices", "practices/index.md"),
+            NavItem("Browse", "browse/index.md"), NavItem("Lessons learned", "lessons/index.md"),
+            NavItem("Training", "modules/index.md"), NavItem("Glossary", "glossary.md"),
+        ]
+        if about:
+            nav.append(("About", about))
+        return DocsTree(self.pages, nav)
+
+    def _hand_written_pages(self) -> list[NavItem]:
+        items: list[NavItem] = []
+        if self.pages_dir is None or not self.pages_dir.is_dir():
+            return items
+        for path in sorted(self.pages_dir.rglob("*.md")):
+            src = path.relative_to(self.pages_dir).as_posix()
+            text = path.read_text("utf-8")
+            title, body = _split_title(text, path.stem)
+            self.pages[src] = str(_front_matter({"title": title})) + f"\n# {md_text(title)}\n\n" + page_markdown(body)
+            items.append(NavItem(title, src))
+        return items
+
+
+def _split_title(text: str, fallback: str) -> tuple[str, str]:
+    """Title from the page's first `# heading` (removed from the body), else from its file name."""
+    match = re.match(r"\s*#\s+(.+?)\s*\n", text)
+    if match:
+        return match.group(1).strip(), text[match.end():]
+    return fallback.replace("-", " ").capitalize(), text
+
+
+def _recent(entries: Iterable[Entry], limit: int = 8) -> list[Entry]:
+    return sorted(entries, key=lambda e: (e.last_reviewed, e.id), reverse=True)[:limit]
+
+
+def _glossary(hb: Handbook) -> list[dict[str, Any]]:
+    """Glossary rows: glossary entries and every vocabulary term that has an abbreviation."""
+    rows = [{"term": g.id, "label": g.label, "description": g.description, "link": None} for g in hb.glossary]
+    for vocabulary, _attribute in FACETS:
+        for term in hb.terms[vocabulary].values():
+            for abbreviation in term.abbreviations:
+                rows.append({"term": abbreviation, "label": term.label, "description": term.description,
+                             "link": term.src})
+    for vocabulary in ("role",):
+        for term in hb.terms[vocabulary].values():
+            for abbreviation in term.abbreviations:
+                rows.append({"term": abbreviation, "label": term.label, "description": term.description, "link": None})
+    unique = {(row["term"].lower(), row["label"]): row for row in rows}
+    return sorted(unique.values(), key=lambda row: row["term"].lower())
+
+
+def render_handbook(handbook: Handbook, pages_dir: Path | None = None, directory_urls: bool = True) -> DocsTree:
+    return Renderer(handbook, pages_dir, directory_urls).render()
+
+
+def practice_facets(practice: Practice) -> dict[str, list[str]]:
+    """Facet term ids of a practice by vocabulary, for the filterable index."""
+    return {vocabulary: [t.id for t in practice.facet_terms(vocabulary)] for vocabulary, _ in FACETS}

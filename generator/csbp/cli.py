@@ -25,8 +25,12 @@ def parser() -> argparse.ArgumentParser:
     verbs = main_parser.add_subparsers(dest="verb", metavar="COMMAND", required=True)
     for verb, help_text in VERBS.items():
         sub = verbs.add_parser(verb, help=help_text, description=help_text)
-        sub.add_argument("--root", default=".", metavar="DIR",
-                         help="the handbook repository to work on (default: the current directory)")
+        sub.add_argument(
+            "--root",
+            default=".",
+            metavar="DIR",
+            help="the handbook repository to work on (default: the current directory)",
+        )
         sub.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
         importlib.import_module(f"csbp.commands.{verb}").add_arguments(sub)
     return main_parser
@@ -45,8 +49,11 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug in csbp, not in the handbook: say so without a wall of traceback
         if os.environ.get("CSBP_DEBUG"):
             raise
-        print(f"csbp: internal error ({type(exc).__name__}: {exc}). This is a bug in csbp, not in your "
-              "entries: please report it; run again with CSBP_DEBUG=1 for the full traceback.", file=sys.stderr)
+        print(
+            f"csbp: internal error ({type(exc).__name__}: {exc}). This is a bug in csbp, not in your "
+            "entries: please report it; run again with CSBP_DEBUG=1 for the full traceback.",
+            file=sys.stderr,
+        )
         return 70
 
 

@@ -38,7 +38,9 @@ _Loader.yaml_implicit_resolvers = {
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 
-_SCALAR_TAGS = {
+_ALLOWED_TAGS = {
+    "tag:yaml.org,2002:map",
+    "tag:yaml.org,2002:seq",
     "tag:yaml.org,2002:str",
     "tag:yaml.org,2002:int",
     "tag:yaml.org,2002:float",
@@ -91,20 +93,25 @@ def _line_of_offset(raw: bytes, offset: int) -> Position:
 def _check_text(raw: bytes) -> str:
     """Decode and pre-screen the bytes of a file, before any YAML parsing."""
     if b"\x00" in raw:
-        raise _Rejected(_line_of_offset(raw, raw.index(b"\x00")),
-                        "this is a binary file, not YAML text: save the entry as UTF-8 text")
+        raise _Rejected(
+            _line_of_offset(raw, raw.index(b"\x00")),
+            "this is a binary file, not YAML text: save the entry as UTF-8 text",
+        )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise _Rejected(_line_of_offset(raw, exc.start),
-                        f"the file is not valid UTF-8 (byte 0x{raw[exc.start]:02x}): "
-                        "save it with UTF-8 encoding") from None
+        raise _Rejected(
+            _line_of_offset(raw, exc.start),
+            f"the file is not valid UTF-8 (byte 0x{raw[exc.start]:02x}): save it with UTF-8 encoding",
+        ) from None
     text = text.removeprefix("\ufeff")
     for number, line in enumerate(text.splitlines(), start=1):
         indent = line[: len(line) - len(line.lstrip(" \t"))]
         if "\t" in indent:
-            raise _Rejected(Position(number, indent.index("\t") + 1),
-                            "a tab is used for indentation: YAML needs spaces, replace the tab with spaces")
+            raise _Rejected(
+                Position(number, indent.index("\t") + 1),
+                "a tab is used for indentation: YAML needs spaces, replace the tab with spaces",
+            )
     depth = deepest = 0
     for char in text:  # cheap guard against "[[[[…" nesting that exhausts the parser's stack
         if char in "[{":
@@ -130,18 +137,21 @@ class _Builder:
         if id(node) in self.seen:
             self.alias_uses += 1
             if self.alias_uses > MAX_ALIAS_USES:
-                raise _Rejected(_mark(node), f"YAML anchors are reused more than {MAX_ALIAS_USES} times: "
-                                "write the values out instead of using aliases")
+                raise _Rejected(
+                    _mark(node),
+                    f"YAML anchors are reused more than {MAX_ALIAS_USES} times: "
+                    "write the values out instead of using aliases",
+                )
         self.seen.add(id(node))
         if depth > MAX_FLOW_DEPTH:
             raise _Rejected(_mark(node), f"values are nested more than {MAX_FLOW_DEPTH} deep: simplify the structure")
         self.document.positions.setdefault(path, _mark(node))
+        if node.tag not in _ALLOWED_TAGS:
+            raise _Rejected(_mark(node), f"the YAML tag {node.tag!r} is not allowed: remove it and write a plain value")
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path, depth)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*path, index), depth + 1) for index, item in enumerate(node.value)]
-        if node.tag not in _SCALAR_TAGS:
-            raise _Rejected(_mark(node), f"the YAML tag {node.tag!r} is not allowed: remove it and write a plain value")
         return self.loader.construct_object(node)
 
     def _mapping(self, node: yaml.MappingNode, path: JsonPath, depth: int) -> dict[str, Any]:
@@ -153,12 +163,18 @@ class _Builder:
                 raise _Rejected(_mark(key_node), "YAML merge keys ('<<') are not supported: write the fields out")
             key = key_node.value
             if key_node.tag != "tag:yaml.org,2002:str":
-                raise _Rejected(_mark(key_node), f"the key {key!r} is read as a {key_node.tag.rsplit(':', 1)[-1]}, "
-                                f"not as text: put it in quotes, as \"{key}\"")
+                raise _Rejected(
+                    _mark(key_node),
+                    f"the key {key!r} is read as a {key_node.tag.rsplit(':', 1)[-1]}, "
+                    f'not as text: put it in quotes, as "{key}"',
+                )
             if key in result:
                 first = self.document.key_positions[(*path, key)]
-                raise _Rejected(_mark(key_node), f"the key '{key}' appears twice in the same mapping "
-                                f"(first on line {first.line}): keep one and delete the other")
+                raise _Rejected(
+                    _mark(key_node),
+                    f"the key '{key}' appears twice in the same mapping "
+                    f"(first on line {first.line}): keep one and delete the other",
+                )
             self.document.key_positions[(*path, key)] = _mark(key_node)
             result[key] = self.build(value_node, (*path, key), depth + 1)
         return result
@@ -170,8 +186,11 @@ def load_yaml(path: Path, report: Report) -> SourceDocument | None:
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            raise _Rejected(Position(), f"the file is {size:,} bytes, over the {MAX_FILE_BYTES:,}-byte limit "
-                            "for an entry: shorten it or split it into several entries")
+            raise _Rejected(
+                Position(),
+                f"the file is {size:,} bytes, over the {MAX_FILE_BYTES:,}-byte limit "
+                "for an entry: shorten it or split it into several entries",
+            )
         text = _check_text(path.read_bytes())
         loader = _Loader(text)
         try:
@@ -188,8 +207,12 @@ def load_yaml(path: Path, report: Report) -> SourceDocument | None:
         mark = exc.problem_mark or exc.context_mark
         position = Position(mark.line + 1, mark.column + 1) if mark else Position()
         problem = " ".join(part for part in (exc.context, exc.problem) if part)
-        report.error(path, position, f"YAML syntax error: {problem}: check indentation, colons and "
-                     "quotes on this line (text containing ': ' or starting with a symbol needs quotes)")
+        report.error(
+            path,
+            position,
+            f"YAML syntax error: {problem}: check indentation, colons and "
+            "quotes on this line (text containing ': ' or starting with a symbol needs quotes)",
+        )
         return None
     except yaml.YAMLError as exc:
         report.error(path, None, f"YAML error: {exc}: check the file's syntax")
@@ -198,7 +221,10 @@ def load_yaml(path: Path, report: Report) -> SourceDocument | None:
         report.error(path, None, f"cannot read the file: {exc.strerror}")
         return None
     if not isinstance(document.data, dict):
-        report.error(path, Position(), "an entry must be a mapping of fields (`title: …`, `tlp: …`), "
-                     f"not a {type(document.data).__name__}")
+        report.error(
+            path,
+            Position(),
+            f"an entry must be a mapping of fields (`title: …`, `tlp: …`), not a {type(document.data).__name__}",
+        )
         return None
     return document

@@ -19,8 +19,34 @@ import nh3
 from markupsafe import Markup
 
 ALLOWED_TAGS = {
-    "a", "abbr", "b", "blockquote", "br", "code", "del", "em", "h3", "h4", "h5", "h6", "hr", "i", "li",
-    "ol", "p", "pre", "strong", "sub", "sup", "table", "tbody", "td", "th", "thead", "tr", "ul",
+    "a",
+    "abbr",
+    "b",
+    "blockquote",
+    "br",
+    "code",
+    "del",
+    "em",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "i",
+    "li",
+    "ol",
+    "p",
+    "pre",
+    "strong",
+    "sub",
+    "sup",
+    "table",
+    "tbody",
+    "td",
+    "th",
+    "thead",
+    "tr",
+    "ul",
 }
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}, "ol": {"start"}, "th": {"align"}, "td": {"align"}}
 URL_SCHEMES = {"http", "https", "mailto"}
@@ -29,10 +55,19 @@ _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
 _HEADING = re.compile(r"<(/?)h([1-6])\b")
 
 
-def clean_html(fragment: str) -> str:
-    """Sanitise an HTML fragment against the allow-list (external links get rel=noopener noreferrer)."""
-    return nh3.clean(fragment, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes=URL_SCHEMES,
-                     link_rel="noopener noreferrer", strip_comments=True)
+PAGE_TAGS = ALLOWED_TAGS | {"h1", "h2"}
+
+
+def clean_html(fragment: str, tags: set[str] = ALLOWED_TAGS) -> str:
+    """Sanitise an HTML fragment against the allow-list (links get rel=noopener noreferrer)."""
+    return nh3.clean(
+        fragment,
+        tags=tags,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes=URL_SCHEMES,
+        link_rel="noopener noreferrer",
+        strip_comments=True,
+    )
 
 
 def _render(text: str, heading_shift: int) -> str:
@@ -75,7 +110,7 @@ def page_markdown(text: str) -> str:
     Headings stay Markdown so MkDocs builds the table of contents and search sections;
     everything between them becomes sanitised raw HTML.
     """
-    rendered = clean_html(markdown.markdown(text, extensions=_MARKDOWN_EXTENSIONS, output_format="html"))
+    rendered = clean_html(markdown.markdown(text, extensions=_MARKDOWN_EXTENSIONS, output_format="html"), PAGE_TAGS)
     parts = re.split(r"<h([1-6])>(.*?)</h\1>", rendered, flags=re.S)
     out: list[str] = []
     for index in range(0, len(parts), 3):

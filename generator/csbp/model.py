@@ -27,8 +27,13 @@ AUDIENCE_MARKING = {"public": "TLP:CLEAR", "community": "TLP:GREEN", "members": 
 
 # Practice facets: vocabulary id -> the practice attribute holding its terms.
 FACETS: tuple[tuple[str, str], ...] = (
-    ("pillar", "pillars"), ("dimension", "dimensions"), ("sector", "sectors"),
-    ("environment", "environments"), ("threat", "threats"), ("psems", "psems"), ("evidence", "evidence_levels"),
+    ("pillar", "pillars"),
+    ("dimension", "dimensions"),
+    ("sector", "sectors"),
+    ("environment", "environments"),
+    ("threat", "threats"),
+    ("psems", "psems"),
+    ("evidence", "evidence_levels"),
 )
 
 
@@ -244,9 +249,17 @@ class ModelBuilder:
         self.today = today
         self.report = report
         self.terms: dict[str, dict[str, Term]] = {
-            vid: {tid: Term(vid, tid, body["label"], body["description"], tuple(body.get("synonyms", ())),
-                            tuple(body.get("abbreviations", ())))
-                  for tid, body in vocabulary.terms.items()}
+            vid: {
+                tid: Term(
+                    vid,
+                    tid,
+                    body["label"],
+                    body["description"],
+                    tuple(body.get("synonyms", ())),
+                    tuple(body.get("abbreviations", ())),
+                )
+                for tid, body in vocabulary.terms.items()
+            }
             for vid, vocabulary in corpus.vocabularies.items()
         }
 
@@ -257,22 +270,39 @@ class ModelBuilder:
         return [self.term(vocabulary, t) for t in ids]
 
     def reference(self, data: Mapping[str, Any]) -> Reference:
-        return Reference(data["title"], data["publisher"], data["year"], self.term("source-type", data["type"]),
-                         data.get("url"), data.get("note"))
+        return Reference(
+            data["title"],
+            data["publisher"],
+            data["year"],
+            self.term("source-type", data["type"]),
+            data.get("url"),
+            data.get("note"),
+        )
 
     def common(self, kind: str, entry_id: str, data: Mapping[str, Any], source: Path) -> dict[str, Any]:
         return {
-            "kind": kind, "id": entry_id, "title": data["title"], "tlp": data["tlp"], "summary": data["summary"],
-            "owner": data["owner"], "status": self.term("status", data["status"]) if "status" in data else None,
-            "last_reviewed": _date(data["last_reviewed"]), "review_interval_months": data["review_interval_months"],
-            "source": source, "aliases": tuple(data.get("aliases", ())),
-            "history": tuple(HistoryItem(_date(h["date"]), h["change"], h.get("note")) for h in data.get("history", ())),
+            "kind": kind,
+            "id": entry_id,
+            "title": data["title"],
+            "tlp": data["tlp"],
+            "summary": data["summary"],
+            "owner": data["owner"],
+            "status": self.term("status", data["status"]) if "status" in data else None,
+            "last_reviewed": _date(data["last_reviewed"]),
+            "review_interval_months": data["review_interval_months"],
+            "source": source,
+            "aliases": tuple(data.get("aliases", ())),
+            "history": tuple(
+                HistoryItem(_date(h["date"]), h["change"], h.get("note")) for h in data.get("history", ())
+            ),
         }
 
     def build(self) -> Handbook:
         documents = self.corpus.documents
-        included = {kind: {eid: doc for eid, doc in docs.items() if doc.data["tlp"] in self.allowed}
-                    for kind, docs in documents.items()}
+        included = {
+            kind: {eid: doc for eid, doc in docs.items() if doc.data["tlp"] in self.allowed}
+            for kind, docs in documents.items()
+        }
         excluded_ids = {kind: set(docs) - set(included[kind]) for kind, docs in documents.items()}
 
         practices = {eid: self._practice(eid, doc.data, doc.path) for eid, doc in included["practice"].items()}
@@ -286,8 +316,12 @@ class ModelBuilder:
                     return by_kind[kind][target]
             hidden = next((k for k in kinds if target in excluded_ids[k]), None)
             if hidden:
-                self.report.warning(source.source, None, f"link from '{source.id}' to {hidden} '{target}' dropped: "
-                                    f"'{target}' is not part of the {self.audience} audience")
+                self.report.warning(
+                    source.source,
+                    None,
+                    f"link from '{source.id}' to {hidden} '{target}' dropped: "
+                    f"'{target}' is not part of the {self.audience} audience",
+                )
             return None
 
         def resolve_all(source: Entry, kinds: tuple[str, ...], targets: Iterable[str]) -> list[Any]:
@@ -307,8 +341,10 @@ class ModelBuilder:
                 other.related_by.append(practice)
         for lesson in lessons.values():
             data = documents["lesson"][lesson.id].data
-            lesson.lessons = [LessonPoint(point["lesson"], resolve_all(lesson, ("practice",), point["practices"]))
-                              for point in data["lessons"]]
+            lesson.lessons = [
+                LessonPoint(point["lesson"], resolve_all(lesson, ("practice",), point["practices"]))
+                for point in data["lessons"]
+            ]
             for practice in lesson.practices:
                 practice.cited_by_lessons.append(lesson)
         for module in modules.values():
@@ -319,17 +355,35 @@ class ModelBuilder:
             module.reading = resolve_all(module, ("practice", "lesson"), data["reading"])
             for item in module.reading:
                 (item.taught_by_modules if isinstance(item, Practice) else item.read_in_modules).append(module)
-            module.questions = [self._question(module, q, practices, excluded_ids["practice"])
-                                for q in data["quiz"]["questions"]]
+            module.questions = [
+                self._question(module, q, practices, excluded_ids["practice"]) for q in data["quiz"]["questions"]
+            ]
             for practice in _unique(q.practice for q in module.questions if q.practice):
                 if module not in practice.taught_by_modules:
                     practice.taught_by_modules.append(module)
 
-        glossary = [Term("glossary", key, body["label"], body["description"], tuple(body.get("synonyms", ())),
-                         tuple(body.get("abbreviations", ())))
-                    for key, body in sorted(self.corpus.glossary.items(), key=lambda kv: kv[0].lower())]
-        handbook = Handbook(self.audience, self.today, self.corpus.vocabularies, self.terms, glossary,
-                            practices, lessons, modules, excluded=[])
+        glossary = [
+            Term(
+                "glossary",
+                key,
+                body["label"],
+                body["description"],
+                tuple(body.get("synonyms", ())),
+                tuple(body.get("abbreviations", ())),
+            )
+            for key, body in sorted(self.corpus.glossary.items(), key=lambda kv: kv[0].lower())
+        ]
+        handbook = Handbook(
+            self.audience,
+            self.today,
+            self.corpus.vocabularies,
+            self.terms,
+            glossary,
+            practices,
+            lessons,
+            modules,
+            excluded=[],
+        )
         _attach_keywords(handbook)
         return handbook
 
@@ -344,8 +398,10 @@ class ModelBuilder:
             psems=self.term_list("psems", data["psems"]),
             evidence_level=self.term("evidence", data["evidence"]["level"]),
             evidence_note=data["evidence"]["note"],
-            context=data["context"], practice=data["practice"],
-            implementation=list(data["implementation"]), indicators=list(data["indicators"]),
+            context=data["context"],
+            practice=data["practice"],
+            implementation=list(data["implementation"]),
+            indicators=list(data["indicators"]),
             pitfalls=list(data["pitfalls"]),
             references=[self.reference(r) for r in data["references"]],
         )
@@ -354,37 +410,59 @@ class ModelBuilder:
         incident = data["incident"]
         return Lesson(
             **self.common("lesson", entry_id, data, source),
-            incident=Incident(incident["name"], _date(incident["date"]),
-                              _date(incident["end_date"]) if "end_date" in incident else None,
-                              incident["place"], self.term("sector", incident["sector"]),
-                              self.term("incident-type", incident["type"])),
-            what_happened=data["what_happened"], what_worked=list(data["what_worked"]),
-            what_failed=list(data["what_failed"]), sources=[self.reference(r) for r in data["sources"]],
+            incident=Incident(
+                incident["name"],
+                _date(incident["date"]),
+                _date(incident["end_date"]) if "end_date" in incident else None,
+                incident["place"],
+                self.term("sector", incident["sector"]),
+                self.term("incident-type", incident["type"]),
+            ),
+            what_happened=data["what_happened"],
+            what_worked=list(data["what_worked"]),
+            what_failed=list(data["what_failed"]),
+            sources=[self.reference(r) for r in data["sources"]],
         )
 
     def _module(self, entry_id: str, data: Mapping[str, Any], source: Path) -> Module:
         return Module(
             **self.common("module", entry_id, data, source),
-            audience=self.term_list("role", data["audience"]), level=self.term("level", data["level"]),
-            duration_minutes=data["duration_minutes"], pass_mark=data.get("pass_mark", 80),
-            objectives=list(data["objectives"]), sections=list(data["sections"]),
-            discussion=list(data.get("discussion", ())), trainer_notes=data.get("trainer_notes", ""),
-            scenario=data.get("scenario"), draw=data["quiz"].get("draw"),
+            audience=self.term_list("role", data["audience"]),
+            level=self.term("level", data["level"]),
+            duration_minutes=data["duration_minutes"],
+            pass_mark=data.get("pass_mark", 80),
+            objectives=list(data["objectives"]),
+            sections=list(data["sections"]),
+            discussion=list(data.get("discussion", ())),
+            trainer_notes=data.get("trainer_notes", ""),
+            scenario=data.get("scenario"),
+            draw=data["quiz"].get("draw"),
         )
 
-    def _question(self, module: Module, data: Mapping[str, Any], practices: Mapping[str, Practice],
-                  excluded: set[str]) -> Question:
+    def _question(
+        self, module: Module, data: Mapping[str, Any], practices: Mapping[str, Practice], excluded: set[str]
+    ) -> Question:
         practice = practices.get(data["practice"])
         if practice is None and data["practice"] in excluded:
-            self.report.warning(module.source, None, f"quiz question '{data['id']}' of '{module.id}': link to practice "
-                                f"'{data['practice']}' dropped: it is not part of the {self.audience} audience")
+            self.report.warning(
+                module.source,
+                None,
+                f"quiz question '{data['id']}' of '{module.id}': link to practice "
+                f"'{data['practice']}' dropped: it is not part of the {self.audience} audience",
+            )
         return Question(
-            id=data["id"], type=data["type"], prompt=data["prompt"], explanation=data["explanation"],
+            id=data["id"],
+            type=data["type"],
+            prompt=data["prompt"],
+            explanation=data["explanation"],
             practice=practice,
-            options=[{"text": o["text"], "correct": bool(o.get("correct", False)), "feedback": o["feedback"]}
-                     for o in data.get("options", ())],
+            options=[
+                {"text": o["text"], "correct": bool(o.get("correct", False)), "feedback": o["feedback"]}
+                for o in data.get("options", ())
+            ],
             answer=data.get("answer"),
-            feedback_true=data.get("feedback_true", ""), feedback_false=data.get("feedback_false", ""),
+            feedback_true=data.get("feedback_true", ""),
+            feedback_false=data.get("feedback_false", ""),
             items=list(data.get("items", ())),
         )
 
@@ -418,9 +496,19 @@ def _excluded_entries(corpus: Corpus, handbook: Handbook) -> list[Entry]:
     """Minimal records of entries left out of this audience, for the leak check."""
     kept = {(e.kind, e.id) for e in handbook.entries()}
     return [
-        Entry(kind=kind, id=eid, title=doc.data["title"], tlp=doc.data["tlp"], summary=doc.data["summary"],
-              owner=doc.data["owner"], status=None, last_reviewed=_date(doc.data["last_reviewed"]),
-              review_interval_months=doc.data["review_interval_months"], source=doc.path)
-        for kind, docs in sorted(corpus.documents.items()) for eid, doc in sorted(docs.items())
+        Entry(
+            kind=kind,
+            id=eid,
+            title=doc.data["title"],
+            tlp=doc.data["tlp"],
+            summary=doc.data["summary"],
+            owner=doc.data["owner"],
+            status=None,
+            last_reviewed=_date(doc.data["last_reviewed"]),
+            review_interval_months=doc.data["review_interval_months"],
+            source=doc.path,
+        )
+        for kind, docs in sorted(corpus.documents.items())
+        for eid, doc in sorted(docs.items())
         if (kind, eid) not in kept
     ]

@@ -51,8 +51,9 @@ def print_report(report: Report, paths: HandbookPaths) -> None:
         print(f"csbp: {len(report.errors)} error(s), {len(report.warnings)} warning(s)", file=sys.stderr)
 
 
-def validate(paths: HandbookPaths, report: Report, progress: Progress,
-             schemas: SchemaSet | None = None) -> Corpus | None:
+def validate(
+    paths: HandbookPaths, report: Report, progress: Progress, schemas: SchemaSet | None = None
+) -> Corpus | None:
     corpus = validate_handbook(paths, report, build_date(), schemas)
     count = sum(len(docs) for docs in corpus.documents.values()) if corpus else 0
     progress.step("validate", f"{count} valid entries, {len(report.errors)} error(s)")
@@ -66,11 +67,19 @@ class Generated:
     stats: WriteStats
 
 
-def generate(paths: HandbookPaths, corpus: Corpus, report: Report, progress: Progress, audience: str = "public",
-             offline: bool = False) -> Generated:
+def generate(
+    paths: HandbookPaths,
+    corpus: Corpus,
+    report: Report,
+    progress: Progress,
+    audience: str = "public",
+    offline: bool = False,
+) -> Generated:
     handbook = build_model(corpus, audience, build_date(), report)
-    progress.step("model", f"{len(handbook.entries())} entries for the {audience} audience, "
-                  f"{len(handbook.excluded)} left out by marking")
+    progress.step(
+        "model",
+        f"{len(handbook.entries())} entries for the {audience} audience, {len(handbook.excluded)} left out by marking",
+    )
     tree = render_handbook(handbook, paths.pages_dir, directory_urls=not offline)
     progress.step("render", f"{len(tree.pages)} pages")
     stats = write_tree(tree, paths, audience, offline)

@@ -24,8 +24,13 @@ from csbp.config import TEMPLATE_DIR
 from csbp.markup import markdown_block, markdown_inline, md_text, page_markdown, plain
 from csbp.model import AUDIENCE_MARKING, FACETS, Entry, Handbook, Practice
 
-TLP_CSS = {"TLP:CLEAR": "clear", "TLP:GREEN": "green", "TLP:AMBER": "amber",
-           "TLP:AMBER+STRICT": "amber-strict", "TLP:RED": "red"}
+TLP_CSS = {
+    "TLP:CLEAR": "clear",
+    "TLP:GREEN": "green",
+    "TLP:AMBER": "amber",
+    "TLP:AMBER+STRICT": "amber-strict",
+    "TLP:RED": "red",
+}
 
 
 @dataclass(frozen=True)
@@ -106,10 +111,27 @@ def _slug(text: str) -> Markup:
 
 
 def make_environment() -> Environment:
-    env = Environment(loader=FileSystemLoader(str(TEMPLATE_DIR)), autoescape=True, undefined=StrictUndefined,
-                      trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, finalize=_finalize)
-    env.filters.update(md=markdown_block, md_inline=markdown_inline, md_text=md_text, plain=plain, rel=_rel,
-                       front_matter=_front_matter, json_attr=_json_attr, slug=_slug, html=_html, href=_href)
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATE_DIR)),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        finalize=_finalize,
+    )
+    env.filters.update(
+        md=markdown_block,
+        md_inline=markdown_inline,
+        md_text=md_text,
+        plain=plain,
+        rel=_rel,
+        front_matter=_front_matter,
+        json_attr=_json_attr,
+        slug=_slug,
+        html=_html,
+        href=_href,
+    )
     env.globals.update(TLP_CSS=TLP_CSS, FACETS=FACETS)
     return env
 
@@ -127,16 +149,28 @@ class Renderer:
     def page(self, src: str, template: str, **context: Any) -> None:
         marking = AUDIENCE_MARKING[self.handbook.audience]
         self.pages[src] = self.env.get_template(template).render(
-            page_src=src, handbook=self.handbook, audience_marking=marking, directory_urls=self.directory_urls,
-            **context)
+            page_src=src,
+            handbook=self.handbook,
+            audience_marking=marking,
+            directory_urls=self.directory_urls,
+            **context,
+        )
 
     def render(self) -> DocsTree:
         hb = self.handbook
         practices = sorted(hb.practices.values(), key=lambda p: p.title.lower())
-        lessons = sorted(hb.lessons.values(), key=lambda lesson: lesson.incident.date if lesson.incident else lesson.added)
+        lessons = sorted(
+            hb.lessons.values(), key=lambda lesson: lesson.incident.date if lesson.incident else lesson.added
+        )
         modules = sorted(hb.modules.values(), key=lambda m: (m.level.id if m.level else "", m.title.lower()))
-        self.page("index.md", "home.md.j2", practices=practices, lessons=lessons, modules=modules,
-                  recent=_recent(hb.entries()))
+        self.page(
+            "index.md",
+            "home.md.j2",
+            practices=practices,
+            lessons=lessons,
+            modules=modules,
+            recent=_recent(hb.entries()),
+        )
         self.page("practices/index.md", "practices_index.md.j2", practices=practices)
         self.page("lessons/index.md", "lessons_index.md.j2", lessons=list(reversed(lessons)))
         self.page("modules/index.md", "modules_index.md.j2", modules=modules)
@@ -145,27 +179,42 @@ class Renderer:
         self.page("browse/index.md", "browse_index.md.j2")
         for vocabulary, _attribute in FACETS:
             terms = list(hb.terms[vocabulary].values())
-            self.page(f"browse/{vocabulary}/index.md", "vocabulary.md.j2",
-                      vocabulary=hb.vocabularies[vocabulary], terms=terms)
+            self.page(
+                f"browse/{vocabulary}/index.md", "vocabulary.md.j2", vocabulary=hb.vocabularies[vocabulary], terms=terms
+            )
             for term in terms:
-                self.page(term.src, "term.md.j2", term=term, vocabulary=hb.vocabularies[vocabulary],
-                          practices=[p for p in practices if term in p.facet_terms(vocabulary)])
+                self.page(
+                    term.src,
+                    "term.md.j2",
+                    term=term,
+                    vocabulary=hb.vocabularies[vocabulary],
+                    practices=[p for p in practices if term in p.facet_terms(vocabulary)],
+                )
         for pillar in hb.terms["pillar"].values():
             for dimension in hb.terms["dimension"].values():
-                self.page(f"browse/matrix/{pillar.id}-{dimension.id}.md", "cell.md.j2", pillar=pillar,
-                          dimension=dimension, practices=[p for p in practices if p in hb.cell(pillar.id, dimension.id)])
+                self.page(
+                    f"browse/matrix/{pillar.id}-{dimension.id}.md",
+                    "cell.md.j2",
+                    pillar=pillar,
+                    dimension=dimension,
+                    practices=[p for p in practices if p in hb.cell(pillar.id, dimension.id)],
+                )
         self.page("glossary.md", "glossary.md.j2", entries=_glossary(hb))
         for entry in hb.entries():
             for alias in entry.aliases:
                 alias_src = f"{posixpath.dirname(entry.src)}/{alias}/index.html"
-                target = relative_url(f"{posixpath.dirname(entry.src)}/{alias}/index.md", entry.src,
-                                      self.directory_urls)
+                target = relative_url(
+                    f"{posixpath.dirname(entry.src)}/{alias}/index.md", entry.src, self.directory_urls
+                )
                 self.page(alias_src, "redirect.html.j2", entry=entry, target=target)
         about = self._hand_written_pages()
         nav: list[NavItem | tuple[str, list[NavItem]]] = [
-            NavItem("Home", "index.md"), NavItem("Practices", "practices/index.md"),
-            NavItem("Browse", "browse/index.md"), NavItem("Lessons learned", "lessons/index.md"),
-            NavItem("Training", "modules/index.md"), NavItem("Glossary", "glossary.md"),
+            NavItem("Home", "index.md"),
+            NavItem("Practices", "practices/index.md"),
+            NavItem("Browse", "browse/index.md"),
+            NavItem("Lessons learned", "lessons/index.md"),
+            NavItem("Training", "modules/index.md"),
+            NavItem("Glossary", "glossary.md"),
         ]
         if about:
             nav.append(("About", about))
@@ -188,7 +237,7 @@ def _split_title(text: str, fallback: str) -> tuple[str, str]:
     """Title from the page's first `# heading` (removed from the body), else from its file name."""
     match = re.match(r"\s*#\s+(.+?)\s*\n", text)
     if match:
-        return match.group(1).strip(), text[match.end():]
+        return match.group(1).strip(), text[match.end() :]
     return fallback.replace("-", " ").capitalize(), text
 
 
@@ -202,8 +251,9 @@ def _glossary(hb: Handbook) -> list[dict[str, Any]]:
     for vocabulary, _attribute in FACETS:
         for term in hb.terms[vocabulary].values():
             for abbreviation in term.abbreviations:
-                rows.append({"term": abbreviation, "label": term.label, "description": term.description,
-                             "link": term.src})
+                rows.append(
+                    {"term": abbreviation, "label": term.label, "description": term.description, "link": term.src}
+                )
     for vocabulary in ("role",):
         for term in hb.terms[vocabulary].values():
             for abbreviation in term.abbreviations:

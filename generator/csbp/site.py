@@ -37,8 +37,18 @@ def recover(paths: HandbookPaths) -> None:
 
 def run_engine(paths: HandbookPaths, destination: Path) -> str:
     """Build the generated docs tree into `destination`; return the engine's log."""
-    command = [sys.executable, "-m", "mkdocs", "build", "--strict", "--clean",
-               "--config-file", str(paths.generated_config), "--site-dir", str(destination)]
+    command = [
+        sys.executable,
+        "-m",
+        "mkdocs",
+        "build",
+        "--strict",
+        "--clean",
+        "--config-file",
+        str(paths.generated_config),
+        "--site-dir",
+        str(destination),
+    ]
     environment = {**os.environ, "PYTHONWARNINGS": "ignore"}
     result = subprocess.run(command, cwd=paths.build_dir, capture_output=True, text=True, env=environment)
     log = (result.stdout + result.stderr).strip()

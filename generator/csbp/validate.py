@@ -28,16 +28,27 @@ from csbp.loader import JsonPath, SourceDocument, load_yaml
 ID_PATTERN = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 KINDS = ("practice", "lesson", "module")
 _TYPE_NAMES = {
-    "string": "text", "array": "a list", "object": "a mapping of fields", "integer": "a whole number",
-    "number": "a number", "boolean": "true or false", "null": "nothing",
+    "string": "text",
+    "array": "a list",
+    "object": "a mapping of fields",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "nothing",
 }
 
 
 def _python_type_name(value: Any) -> str:
     if isinstance(value, bool):
         return "true or false"
-    return {str: "text", list: "a list", dict: "a mapping of fields", int: "a whole number",
-            float: "a decimal number", type(None): "an empty value"}.get(type(value), type(value).__name__)
+    return {
+        str: "text",
+        list: "a list",
+        dict: "a mapping of fields",
+        int: "a whole number",
+        float: "a decimal number",
+        type(None): "an empty value",
+    }.get(type(value), type(value).__name__)
 
 
 def format_field(path: JsonPath) -> str:
@@ -62,8 +73,10 @@ class SchemaSet:
     """The shipped JSON Schemas, compiled once and extended with vocabulary checks."""
 
     def __init__(self, schema_dir: Path = SCHEMA_DIR) -> None:
-        self.schemas = {path.name.removesuffix(".schema.json"): json.loads(path.read_text("utf-8"))
-                        for path in sorted(schema_dir.glob("*.schema.json"))}
+        self.schemas = {
+            path.name.removesuffix(".schema.json"): json.loads(path.read_text("utf-8"))
+            for path in sorted(schema_dir.glob("*.schema.json"))
+        }
         self.registry: Registry = Registry().with_resources(
             (f"{name}.schema.json", Resource.from_contents(schema)) for name, schema in self.schemas.items()
         )
@@ -71,7 +84,9 @@ class SchemaSet:
     def validator(self, kind: str, vocabularies: Mapping[str, Vocabulary] | None = None) -> Draft202012Validator:
         vocabularies = vocabularies or {}
 
-        def check_vocabulary(validator: Any, vocabulary_id: str, instance: Any, schema: Any) -> Iterator[ValidationError]:
+        def check_vocabulary(
+            validator: Any, vocabulary_id: str, instance: Any, schema: Any
+        ) -> Iterator[ValidationError]:
             vocabulary = vocabularies.get(vocabulary_id)
             if vocabulary is None:
                 return
@@ -124,21 +139,41 @@ class SchemaErrorWriter:
             missing = re.findall(r"^'([^']+)'", error.message)
             for name in missing or [error.message]:
                 described = self.schemas.resolve(error.schema.get("properties", {}).get(name, {}))
-                hint = f" ({described['description']})" if isinstance(described, dict) and "description" in described else ""
+                hint = (
+                    f" ({described['description']})"
+                    if isinstance(described, dict) and "description" in described
+                    else ""
+                )
                 where = f" in {field}" if path else ""
                 self._error(path, f"missing required field '{name}'{where}: add `{name}:`{hint}", prefer_key=True)
             return
         if kind in ("additionalProperties", "unevaluatedProperties"):
             allowed = self.schemas.known_fields(error.schema)
             for name in self._unexpected(error):
-                self._error((*path, name), f"unknown field '{format_field((*path, name))}'.{did_you_mean(name, allowed)} "
-                            f"Remove it or rename it; allowed here: {choices_hint(allowed, 30)}", prefer_key=True)
+                self._error(
+                    (*path, name),
+                    f"unknown field '{format_field((*path, name))}'.{did_you_mean(name, allowed)} "
+                    f"Remove it or rename it; allowed here: {choices_hint(allowed, 30)}",
+                    prefer_key=True,
+                )
             return
-        if kind == "False schema does not allow" or (kind is None and error.schema is False):
-            self._error(path, f"field '{field}' does not belong here: remove it", prefer_key=True)
+        if kind is None and error.schema is False:
+            path = self._false_schema_path(path, error.instance)
+            self._error(path, f"field '{format_field(path)}' does not belong here: remove it", prefer_key=True)
             return
         message = self._message(kind, field, value, schema, error)
         self._error(path, message)
+
+    def _false_schema_path(self, path: JsonPath, value: Any) -> JsonPath:
+        """jsonschema leaves the property name off errors from `false` subschemas: find it."""
+        parent: Any = self.document.data
+        for part in path:
+            parent = parent[part]
+        if isinstance(parent, dict):
+            for key, item in parent.items():
+                if item is value:
+                    return (*path, key)
+        return path
 
     @staticmethod
     def _unexpected(error: ValidationError) -> list[str]:
@@ -152,10 +187,15 @@ class SchemaErrorWriter:
             return f"field '{field}': {error.message}"
         if kind == "enum":
             choices = [str(c) for c in error.validator_value]
-            return (f"field '{field}': {shown} is not allowed.{did_you_mean(str(value), choices)} "
-                    f"Use one of: {', '.join(choices)}")
+            return (
+                f"field '{field}': {shown} is not allowed.{did_you_mean(str(value), choices)} "
+                f"Use one of: {', '.join(choices)}"
+            )
         if kind == "const":
             return f"field '{field}' must be {error.validator_value!r}"
+        if kind == "type" and value is None:
+            what = f" ({described})" if described else ""
+            return f"field '{field}' is empty: fill it in{what}"
         if kind == "type":
             wanted = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
             expected = " or ".join(_TYPE_NAMES.get(w, w) for w in wanted)
@@ -172,7 +212,7 @@ class SchemaErrorWriter:
         if kind == "pattern":
             rule = {
                 "^[a-z0-9]+(-[a-z0-9]+)*$": "use lowercase letters, digits and single hyphens (kebab-case)",
-                "^https?://[^\\s<>\"]+$": "use a full web address starting with https:// (or http://)",
+                '^https?://[^\\s<>"]+$': "use a full web address starting with https:// (or http://)",
                 "^\\d{4}-\\d{2}-\\d{2}$": "write the date as YYYY-MM-DD",
             }.get(error.validator_value, "plain text on one line, without < or >")
             return f"field '{field}': {shown} has the wrong form: {rule}"
@@ -210,12 +250,15 @@ def _leaf_errors(errors: Iterator[ValidationError]) -> Iterator[ValidationError]
             yield error
 
 
-def validate_schema(schemas: SchemaSet, validator: Draft202012Validator, document: SourceDocument,
-                    report: Report) -> bool:
+def validate_schema(
+    schemas: SchemaSet, validator: Draft202012Validator, document: SourceDocument, report: Report
+) -> bool:
     """Validate one document against its kind's schema; report every error. True if clean."""
     writer = SchemaErrorWriter(schemas, document, report)
-    errors = sorted(_leaf_errors(validator.iter_errors(document.data)),
-                    key=lambda e: (tuple(str(p) for p in e.absolute_path), str(e.validator)))
+    errors = sorted(
+        _leaf_errors(validator.iter_errors(document.data)),
+        key=lambda e: (tuple(str(p) for p in e.absolute_path), str(e.validator)),
+    )
     for error in errors:
         writer.write(error)
     return not errors
@@ -245,8 +288,12 @@ def check_file_name(path: Path, report: Report) -> bool:
     if ID_PATTERN.match(path.stem):
         return True
     suggestion = re.sub(r"[^a-z0-9]+", "-", path.stem.lower()).strip("-")
-    report.error(path, None, f"the file name '{path.name}' is not a valid id: rename it to '{suggestion}.yaml' "
-                 "(lowercase letters, digits and hyphens; the file name is the entry's id and URL)")
+    report.error(
+        path,
+        None,
+        f"the file name '{path.name}' is not a valid id: rename it to '{suggestion}.yaml' "
+        "(lowercase letters, digits and hyphens; the file name is the entry's id and URL)",
+    )
     return False
 
 
@@ -274,20 +321,29 @@ class CrossChecker:
         if target in known:
             return
         names = " or ".join(f"{kind}" for kind in kinds)
-        self._error(document, path, f"field '{format_field(path)}': there is no {names} with id '{target}'."
-                    f"{did_you_mean(target, known)} Use the file name of an existing entry, without .yaml")
+        self._error(
+            document,
+            path,
+            f"field '{format_field(path)}': there is no {names} with id '{target}'."
+            f"{did_you_mean(target, known)} Use the file name of an existing entry, without .yaml",
+        )
 
     def _unique_ids(self) -> None:
         owners: dict[str, tuple[str, SourceDocument]] = {}
         for kind in KINDS:
             for entry_id, document in sorted(self.corpus.documents[kind].items()):
-                names = [(entry_id, ())] + [(alias, ("aliases", i)) for i, alias in
-                                            enumerate(document.data.get("aliases", []))]
+                names = [(entry_id, ())] + [
+                    (alias, ("aliases", i)) for i, alias in enumerate(document.data.get("aliases", []))
+                ]
                 for name, path in names:
                     if name in owners:
                         other_kind, other = owners[name]
-                        self._error(document, path, f"the id '{name}' is already used by the {other_kind} "
-                                    f"{other.path.name}: ids and aliases must be unique across all entries; rename one")
+                        self._error(
+                            document,
+                            path,
+                            f"the id '{name}' is already used by the {other_kind} "
+                            f"{other.path.name}: ids and aliases must be unique across all entries; rename one",
+                        )
                     else:
                         owners[name] = (kind, document)
 
@@ -295,19 +351,28 @@ class CrossChecker:
         data = document.data
         reviewed = dt.date.fromisoformat(data["last_reviewed"])
         if reviewed > self.today:
-            self._error(document, ("last_reviewed",), f"last_reviewed {reviewed} is in the future: use the date "
-                        "the entry was actually reviewed")
+            self._error(
+                document,
+                ("last_reviewed",),
+                f"last_reviewed {reviewed} is in the future: use the date the entry was actually reviewed",
+            )
         months = data["review_interval_months"]
         due = add_months(reviewed, months)
         if due < self.today and data.get("status") != "retired":
-            self.report.warning(document.path, document.position_of(("last_reviewed",)),
-                                f"review overdue: last reviewed {reviewed}, due {due} ({months}-month interval); "
-                                "review the entry and update last_reviewed")
+            self.report.warning(
+                document.path,
+                document.position_of(("last_reviewed",)),
+                f"review overdue: last reviewed {reviewed}, due {due} ({months}-month interval); "
+                "review the entry and update last_reviewed",
+            )
         if "replaced_by" in data:
             self._link(document, ("replaced_by",), data["replaced_by"], (kind,))
             if data.get("status") != "retired":
-                self._error(document, ("replaced_by",), "replaced_by is only for retired entries: "
-                            "set `status: retired` or remove replaced_by")
+                self._error(
+                    document,
+                    ("replaced_by",),
+                    "replaced_by is only for retired entries: set `status: retired` or remove replaced_by",
+                )
             if data["replaced_by"] == entry_id:
                 self._error(document, ("replaced_by",), "an entry cannot replace itself")
         for index, item in enumerate(data.get("history", [])):
@@ -347,26 +412,41 @@ class CrossChecker:
         for index, question in enumerate(quiz["questions"]):
             path: JsonPath = ("quiz", "questions", index)
             if question["id"] in seen:
-                self._error(document, (*path, "id"), f"question id '{question['id']}' is used twice in this quiz "
-                            f"(first at question {seen[question['id']] + 1}): give each question its own id")
+                self._error(
+                    document,
+                    (*path, "id"),
+                    f"question id '{question['id']}' is used twice in this quiz "
+                    f"(first at question {seen[question['id']] + 1}): give each question its own id",
+                )
             seen.setdefault(question["id"], index)
             self._link(document, (*path, "practice"), question["practice"], ("practice",))
             if question["type"] in ("single", "multiple"):
                 correct = sum(1 for option in question["options"] if option.get("correct", False))
                 if question["type"] == "single" and correct != 1:
-                    self._error(document, (*path, "options"), f"a single-choice question needs exactly one option "
-                                f"with `correct: true`, this one has {correct}: mark one, or use type: multiple")
+                    self._error(
+                        document,
+                        (*path, "options"),
+                        f"a single-choice question needs exactly one option "
+                        f"with `correct: true`, this one has {correct}: mark one, or use type: multiple",
+                    )
                 if question["type"] == "multiple" and correct < 1:
-                    self._error(document, (*path, "options"), "a multiple-response question needs at least one "
-                                "option with `correct: true`")
+                    self._error(
+                        document,
+                        (*path, "options"),
+                        "a multiple-response question needs at least one option with `correct: true`",
+                    )
                 texts = [option["text"] for option in question["options"]]
                 if len(set(texts)) != len(texts):
                     self._error(document, (*path, "options"), "two options have the same text: make them distinct")
             if question["type"] == "ordering" and len(set(question["items"])) != len(question["items"]):
                 self._error(document, (*path, "items"), "two ordering items have the same text: make them distinct")
         if "draw" in quiz and quiz["draw"] > len(quiz["questions"]):
-            self._error(document, ("quiz", "draw"), f"draw is {quiz['draw']} but the quiz has only "
-                        f"{len(quiz['questions'])} questions: lower draw or add questions")
+            self._error(
+                document,
+                ("quiz", "draw"),
+                f"draw is {quiz['draw']} but the quiz has only "
+                f"{len(quiz['questions'])} questions: lower draw or add questions",
+            )
 
     def _prerequisite_cycles(self) -> None:
         modules = self.corpus.documents["module"]
@@ -377,10 +457,13 @@ class CrossChecker:
             state[node] = 1
             for nxt in graph[node]:
                 if state.get(nxt) == 1:
-                    cycle = [*trail[trail.index(nxt):], nxt] if nxt in trail else [node, nxt]
+                    cycle = [*trail[trail.index(nxt) :], nxt] if nxt in trail else [node, nxt]
                     document = modules[node]
-                    self._error(document, ("prerequisites",), "prerequisites form a cycle: "
-                                f"{' → '.join(cycle)}: remove one of these prerequisites")
+                    self._error(
+                        document,
+                        ("prerequisites",),
+                        f"prerequisites form a cycle: {' → '.join(cycle)}: remove one of these prerequisites",
+                    )
                 elif state.get(nxt) is None:
                     visit(nxt, [*trail, nxt])
             state[node] = 2
@@ -401,9 +484,9 @@ def add_months(date: dt.date, months: int) -> dt.date:
     raise AssertionError("unreachable")
 
 
-
-def validate_handbook(paths: HandbookPaths, report: Report, today: dt.date,
-                      schemas: SchemaSet | None = None) -> Corpus | None:
+def validate_handbook(
+    paths: HandbookPaths, report: Report, today: dt.date, schemas: SchemaSet | None = None
+) -> Corpus | None:
     """Load and validate every file of a handbook; None if the vocabularies themselves are broken.
 
     Entries with errors are left out of the corpus (after being reported) so that one
@@ -413,8 +496,12 @@ def validate_handbook(paths: HandbookPaths, report: Report, today: dt.date,
     vocabulary_doc = load_yaml(paths.vocabularies, report) if paths.vocabularies.is_file() else None
     if vocabulary_doc is None:
         if not paths.vocabularies.is_file():
-            report.error(paths.vocabularies, None, "the vocabularies file is missing: every handbook needs "
-                         "content/vocabularies.yaml defining its controlled terms")
+            report.error(
+                paths.vocabularies,
+                None,
+                "the vocabularies file is missing: every handbook needs "
+                "content/vocabularies.yaml defining its controlled terms",
+            )
         return None
     if not validate_schema(schemas, schemas.validator("vocabularies"), vocabulary_doc, report):
         return None
@@ -423,8 +510,12 @@ def validate_handbook(paths: HandbookPaths, report: Report, today: dt.date,
     for kind in KINDS:
         validator = schemas.validator(kind, vocabularies)
         for stray in paths.stray_files(kind):
-            report.error(stray, None, f"'{stray.name}' is in {stray.parent.name}/ but is not a .yaml entry: "
-                         "rename it to end in .yaml, or move it out of the folder")
+            report.error(
+                stray,
+                None,
+                f"'{stray.name}' is in {stray.parent.name}/ but is not a .yaml entry: "
+                "rename it to end in .yaml, or move it out of the folder",
+            )
         for path in paths.entry_files(kind):
             if not check_file_name(path, report):
                 continue

@@ -13,9 +13,13 @@ from csbp.site import SiteBuildError, build_site
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--audience", choices=sorted(AUDIENCES), default="public",
-                        help="who the site is for: public (TLP:CLEAR only, the default), community "
-                             "(adds TLP:GREEN) or members (adds TLP:AMBER and TLP:AMBER+STRICT)")
+    parser.add_argument(
+        "--audience",
+        choices=sorted(AUDIENCES),
+        default="public",
+        help="who the site is for: public (TLP:CLEAR only, the default), community "
+        "(adds TLP:GREEN) or members (adds TLP:AMBER and TLP:AMBER+STRICT)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:

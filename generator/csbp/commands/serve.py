@@ -1,2 +1,90 @@
-def add_arguments(p): pass
-def run(a): raise SystemExit("not yet")
+"""`csbp serve`: generate the docs tree, serve it with live reload, regenerate on YAML changes.
+
+The engine's own dev server (`mkdocs serve`) watches the generated docs tree; this
+command watches the sources and rewrites only the pages whose content changed, so the
+browser reloads at once. A broken edit is reported and the last good pages stay up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from csbp.config import HandbookPaths
+from csbp.diagnostics import Report
+from csbp.model import AUDIENCES
+from csbp.pipeline import Progress, generate, print_report, validate
+from csbp.validate import SchemaSet
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--dev-addr", default="127.0.0.1:8000", metavar="HOST:PORT", help="address to serve on (default 127.0.0.1:8000)"
+    )
+    parser.add_argument("--audience", choices=sorted(AUDIENCES), default="public", help="as for csbp build")
+    parser.add_argument("--poll", type=float, default=0.5, metavar="SECONDS", help="how often to look for changes")
+
+
+def _snapshot(paths: HandbookPaths) -> dict[Path, float]:
+    """Modification times of every source file the handbook is generated from."""
+    watched = [paths.root / "practices", paths.root / "content"]
+    files = [p for folder in watched if folder.is_dir() for p in folder.rglob("*") if p.is_file()]
+    files += [p for p in (paths.root / "mkdocs.yml",) if p.is_file()]
+    return {p: p.stat().st_mtime for p in files}
+
+
+def regenerate(paths: HandbookPaths, audience: str, schemas: SchemaSet, quiet: bool) -> bool:
+    """One generation pass; True if the docs tree was updated."""
+    report = Report()
+    progress = Progress(quiet=quiet)
+    corpus = validate(paths, report, progress, schemas)
+    if corpus is None or report.errors:
+        print_report(report, paths)
+        print("csbp: fix the errors above; the served pages are unchanged", file=sys.stderr)
+        return False
+    generated = generate(paths, corpus, report, progress, audience=audience)
+    print_report(report, paths)
+    if generated.stats.written and not quiet:
+        print(
+            f"csbp: updated {', '.join(generated.stats.written[:5])}{' …' if len(generated.stats.written) > 5 else ''}",
+            file=sys.stderr,
+        )
+    return True
+
+
+def run(args: argparse.Namespace) -> int:
+    paths = HandbookPaths.at(args.root)
+    schemas = SchemaSet()
+    if not regenerate(paths, args.audience, schemas, args.quiet):
+        return 1
+    command = [
+        sys.executable,
+        "-m",
+        "mkdocs",
+        "serve",
+        "--config-file",
+        str(paths.generated_config),
+        "--dev-addr",
+        args.dev_addr,
+    ]
+    server = subprocess.Popen(command, cwd=paths.build_dir)
+    print(f"csbp: serving on http://{args.dev_addr}/ (Ctrl+C to stop)", file=sys.stderr, flush=True)
+    seen = _snapshot(paths)
+    try:
+        while server.poll() is None:
+            time.sleep(args.poll)
+            current = _snapshot(paths)
+            if current != seen:
+                seen = current
+                regenerate(paths, args.audience, schemas, args.quiet)
+    finally:
+        if server.poll() is None:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+    return server.returncode or 0

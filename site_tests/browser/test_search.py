@@ -1,0 +1,37 @@
+"""A reader searches for a practice by its title and follows the result."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+
+def search(page, query: str):
+    """Type into Material's search box as a person does, once its index has loaded."""
+    page.wait_for_load_state("networkidle")
+    page.locator("label.md-search__icon, .md-search__input").first.click()
+    page.keyboard.type(query, delay=20)
+    results = page.locator(".md-search-result__item")
+    results.first.wait_for(timeout=10_000)
+    return results
+
+
+def test_search_a_practice_title_and_follow_the_result(page, site_url):
+    page.goto(site_url)
+    results = search(page, "Perimeter patrols")
+    first = results.first.locator("a").first
+    assert "Perimeter patrols with varied timing" in first.inner_text()
+    first.click()
+    page.wait_for_url(re.compile(r"/practices/perimeter-patrols/(\?h=.*)?$"))
+    assert page.locator("h1").inner_text().rstrip("¶") == "Perimeter patrols with varied timing"
+    assert page.js_errors == []
+
+
+def test_home_matrix_link_opens_the_cell_page(page, site_url):
+    page.goto(site_url)
+    page.locator("a.csbp-cell", has_text="2").first.click()
+    page.wait_for_url("**/browse/matrix/**")
+    assert page.locator("h1").inner_text().count("×") == 1

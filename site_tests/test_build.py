@@ -1,0 +1,165 @@
+"""`csbp build` end to end on the fixture handbook: pages, links, matrix, backlinks, safety."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from conftest import csbp
+
+
+def page(root: Path, url: str) -> str:
+    return (root / "site" / url / "index.html").read_text("utf-8")
+
+
+def test_every_entry_gets_its_page_at_its_stable_url(built_fixture):
+    for url in (
+        "practices/vehicle-barriers",
+        "practices/perimeter-patrols",
+        "practices/staff-vetting",
+        "lessons/frontage-attack",
+        "modules/frontage-basics",
+        "browse/pillar/protect",
+        "browse/matrix/protect-physical",
+        "glossary",
+        "about",
+    ):
+        assert (built_fixture / "site" / url / "index.html").is_file(), url
+
+
+def test_restricted_entries_are_absent_from_the_public_site(built_fixture):
+    assert not (built_fixture / "site/practices/green-sharing-practice").exists()
+    for path in (built_fixture / "site").rglob("*"):
+        if path.is_file() and path.suffix in {".html", ".json", ".xml"}:
+            text = path.read_text("utf-8", errors="replace")
+            assert "green-sharing-practice" not in text and "Community-only sharing" not in text, path
+
+
+def test_home_matrix_counts_and_links_each_cell(built_fixture):
+    home = page(built_fixture, "")
+    assert 'href="browse/matrix/protect-physical/">2' in home
+    assert 'href="browse/matrix/prepare-cyber/">0' in home
+    cell = page(built_fixture, "browse/matrix/protect-physical")
+    assert "Vehicle barriers at crowded frontages" in cell and "Perimeter patrols with varied timing" in cell
+
+
+def test_practice_page_shows_backlinks_and_facet_badges(built_fixture):
+    html = page(built_fixture, "practices/vehicle-barriers")
+    assert 'href="../../lessons/frontage-attack/"' in html
+    assert 'href="../../modules/frontage-basics/"' in html
+    assert 'href="../perimeter-patrols/"' in html
+    assert 'class="csbp-badge csbp-badge--pillar" href="../../browse/pillar/protect/"' in html
+
+
+def test_lesson_ties_each_lesson_to_its_practices(built_fixture):
+    html = page(built_fixture, "lessons/frontage-attack")
+    assert html.index("Lesson 2") < html.index('href="../../practices/staff-vetting/"')
+
+
+def test_quiz_explanations_link_the_practice_that_teaches_them(built_fixture):
+    html = page(built_fixture, "modules/frontage-basics")
+    assert 'Learn more: <a href="../../practices/perimeter-patrols/">' in html
+    assert html.count('class="csbp-question"') == 4
+
+
+def test_overdue_review_is_visible_on_the_page(built_fixture):
+    assert "Review overdue" in page(built_fixture, "practices/staff-vetting")
+    assert "Review overdue" not in page(built_fixture, "practices/vehicle-barriers")
+
+
+def test_old_ids_redirect_to_the_renamed_page(built_fixture):
+    redirect = (built_fixture / "site/practices/old-vehicle-barriers/index.html").read_text()
+    assert 'http-equiv="refresh" content="0; url=../vehicle-barriers/"' in redirect
+
+
+def test_search_index_holds_titles_summaries_and_keywords(built_fixture):
+    index = json.loads((built_fixture / "site/search/search_index.json").read_text())
+    titles = {doc["title"] for doc in index["docs"]}
+    assert "Vehicle barriers at crowded frontages" in titles
+
+
+def test_adding_one_yaml_file_adds_its_page_cell_facets_and_backlinks(handbook):
+    assert csbp("build", "--root", str(handbook)).returncode == 0
+    new = handbook / "practices/cyber-fallback.yaml"
+    new.write_text(
+        (handbook / "practices/vehicle-barriers.yaml")
+        .read_text()
+        .replace("Vehicle barriers at crowded frontages", "Manual fallback for terminal systems")
+        .replace("dimensions: [physical]", "dimensions: [cyber]")
+        .replace("pillars: [protect]", "pillars: [prepare]")
+        .replace("aliases: [old-vehicle-barriers]", "related: [perimeter-patrols]")
+    )
+    result = csbp("build", "--root", str(handbook))
+    assert result.returncode == 0, result.stderr
+    assert "Manual fallback for terminal systems" in page(handbook, "practices/cyber-fallback")
+    assert 'href="browse/matrix/prepare-cyber/">1' in page(handbook, "")
+    assert "Manual fallback for terminal systems" in page(handbook, "browse/dimension/cyber")
+    assert 'href="../cyber-fallback/"' in page(handbook, "practices/perimeter-patrols")
+    index = json.loads((handbook / "site/search/search_index.json").read_text())
+    assert any(doc["title"] == "Manual fallback for terminal systems" for doc in index["docs"])
+
+
+def test_unchanged_output_files_are_not_rewritten(handbook):
+    assert csbp("build", "--root", str(handbook)).returncode == 0
+    docs = handbook / "build/docs"
+    before = {p: p.stat().st_mtime_ns for p in docs.rglob("*.md")}
+    time.sleep(0.05)
+    path = handbook / "practices/staff-vetting.yaml"
+    path.write_text(path.read_text().replace("Vet before access", "Vet before any access"))
+    result = csbp("build", "--root", str(handbook))
+    assert result.returncode == 0
+    changed = {p.relative_to(docs).as_posix() for p, t in before.items() if p.stat().st_mtime_ns != t}
+    assert changed == {"practices/staff-vetting.md"}
+
+
+def test_a_failed_build_leaves_the_previous_site_untouched(handbook):
+    assert csbp("build", "--root", str(handbook)).returncode == 0
+    snapshot = {p: p.read_bytes() for p in (handbook / "site").rglob("*") if p.is_file()}
+    (handbook / "practices/broken.yaml").write_text("title: [unclosed\n")
+    result = csbp("build", "--root", str(handbook))
+    assert result.returncode == 1 and "previous site/ is unchanged" in result.stderr
+    assert {p: p.read_bytes() for p in (handbook / "site").rglob("*") if p.is_file()} == snapshot
+
+
+def test_an_engine_failure_leaves_the_previous_site_untouched(handbook):
+    assert csbp("build", "--root", str(handbook)).returncode == 0
+    snapshot = sorted(p.relative_to(handbook) for p in (handbook / "site").rglob("*"))
+    (handbook / "content/pages/broken-link.md").write_text("# Broken\n\n[missing](nowhere.md)\n")
+    shutil.copy(handbook / "content/pages/broken-link.md", handbook / "content/pages/second.md")
+    (handbook / "mkdocs.yml").write_text("site_name: x\ntheme: {name: material}\nnot_a_real_option: [\n")
+    result = csbp("build", "--root", str(handbook))
+    assert result.returncode == 1
+    assert sorted(p.relative_to(handbook) for p in (handbook / "site").rglob("*")) == snapshot
+
+
+def test_a_build_killed_midway_leaves_the_previous_site_intact(handbook):
+    assert csbp("build", "--root", str(handbook)).returncode == 0
+    snapshot = {p: p.read_bytes() for p in (handbook / "site").rglob("*") if p.is_file()}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "csbp", "build", "--root", str(handbook)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    for line in process.stderr:
+        if "write" in line:  # killed while the engine is building
+            break
+    time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert {p: p.read_bytes() for p in (handbook / "site").rglob("*") if p.is_file()} == snapshot
+    assert csbp("build", "--root", str(handbook)).returncode == 0
+    assert not list(handbook.glob(".site-*"))
+
+
+def test_root_option_builds_another_repository_from_anywhere(handbook, tmp_path):
+    result = csbp("build", "--root", str(handbook), cwd=tmp_path)
+    assert result.returncode == 0 and (handbook / "site/index.html").is_file()
+    assert not (tmp_path / "site").exists()

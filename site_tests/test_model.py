@@ -1,0 +1,71 @@
+"""Stage 3: links resolved, backlinks computed, audience filtering."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from csbp.config import HandbookPaths
+from csbp.diagnostics import Report
+from csbp.model import build_model
+from csbp.validate import validate_handbook
+
+TODAY = dt.date(2026, 11, 25)
+
+
+def model(root, audience="public"):
+    report = Report()
+    corpus = validate_handbook(HandbookPaths.at(root), report, TODAY)
+    assert not report.errors, report.errors
+    return build_model(corpus, audience, TODAY, report), report
+
+
+def test_backlinks_run_in_both_directions(handbook):
+    hb, _ = model(handbook)
+    barriers = hb.practices["vehicle-barriers"]
+    assert [lesson.id for lesson in barriers.cited_by_lessons] == ["frontage-attack"]
+    assert [m.id for m in barriers.taught_by_modules] == ["frontage-basics"]
+    assert [p.id for p in barriers.related_by] == ["perimeter-patrols"]
+    assert [p.id for p in hb.practices["perimeter-patrols"].related] == ["vehicle-barriers"]
+
+
+def test_quiz_questions_count_as_teaching_their_practice(handbook):
+    hb, _ = model(handbook)
+    assert "frontage-basics" in [m.id for m in hb.practices["perimeter-patrols"].taught_by_modules]
+
+
+def test_audiences_include_exactly_their_markings(handbook):
+    public, _ = model(handbook, "public")
+    community, _ = model(handbook, "community")
+    assert "green-sharing-practice" not in public.practices
+    assert [e.id for e in public.excluded] == ["green-sharing-practice"]
+    assert "green-sharing-practice" in community.practices and not community.excluded
+
+
+def test_links_to_excluded_entries_are_dropped_with_a_warning(handbook):
+    path = handbook / "practices/vehicle-barriers.yaml"
+    path.write_text(
+        path.read_text().replace("pillars: [protect]", "related: [green-sharing-practice]\npillars: [protect]")
+    )
+    hb, report = model(handbook)
+    assert hb.practices["vehicle-barriers"].related == []
+    assert any(
+        "link from 'vehicle-barriers' to practice 'green-sharing-practice' dropped" in w.message
+        for w in report.warnings
+    )
+
+
+def test_matrix_cells_hold_practices_with_both_terms(handbook):
+    hb, _ = model(handbook)
+    assert sorted(p.id for p in hb.cell("protect", "physical")) == ["perimeter-patrols", "vehicle-barriers"]
+    assert hb.cell("prepare", "cyber") == []
+
+
+def test_glossary_abbreviations_become_search_keywords(handbook):
+    path = handbook / "practices/vehicle-barriers.yaml"
+    path.write_text(
+        path.read_text().replace(
+            "title: Vehicle barriers at crowded frontages", "title: Hostile vehicle mitigation at crowded frontages"
+        )
+    )
+    hb, _ = model(handbook)
+    assert "HVM" in hb.practices["vehicle-barriers"].keywords

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import csbp
+from site_tests.support import csbp
 
 
 def page(root: Path, url: str) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, csbp
+from site_tests.support import FIXTURES, csbp
 
 BROKEN = sorted((FIXTURES / "broken").glob("*.yaml"))
 

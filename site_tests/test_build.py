@@ -163,3 +163,20 @@ def test_root_option_builds_another_repository_from_anywhere(handbook, tmp_path)
     result = csbp("build", "--root", str(handbook), cwd=tmp_path)
     assert result.returncode == 0 and (handbook / "site/index.html").is_file()
     assert not (tmp_path / "site").exists()
+
+
+def test_hand_written_page_links_are_rewritten_and_checked(handbook):
+    pages = handbook / "content/pages"
+    (pages / "guide").mkdir()
+    (pages / "guide/index.md").write_text("# Guide\n\nSee [the barriers](../practices/vehicle-barriers.md#context).\n")
+    (pages / "guide/more.md").write_text("# More\n\nBack to [the guide](index.md).\n")
+    result = csbp("build", "--root", str(handbook))
+    assert result.returncode == 0, result.stderr
+    assert 'href="../practices/vehicle-barriers/#context"' in page(handbook, "guide")
+    assert 'href="../"' in page(handbook, "guide/more")
+    config = (handbook / "build/mkdocs.yml").read_text()
+    assert "- Guide:\n  - Guide: guide/index.md\n  - More: guide/more.md" in config
+    (pages / "guide/more.md").write_text("# More\n\nA [broken link](missing.md).\n")
+    result = csbp("build", "--root", str(handbook))
+    assert result.returncode == 1
+    assert "content/pages/guide/more.md:1:1: error: the link 'missing.md' points to no page" in result.stderr

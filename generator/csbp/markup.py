@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 
 import markdown
 import nh3
@@ -104,13 +105,20 @@ def md_text(value: object) -> Markup:
     return Markup(_MARKDOWN_SPECIALS.sub(r"\\\1", escaped))
 
 
-def page_markdown(text: str) -> str:
+def page_markdown(text: str, rewrite_href: Callable[[str], str] | None = None) -> str:
     """A hand-written Markdown page, sanitised, with its headings kept as Markdown headings.
 
     Headings stay Markdown so MkDocs builds the table of contents and search sections;
-    everything between them becomes sanitised raw HTML.
+    everything between them becomes sanitised raw HTML. Because the engine does not
+    rewrite links inside raw HTML, `rewrite_href` turns links to `.md` files into URLs.
     """
     rendered = clean_html(markdown.markdown(text, extensions=_MARKDOWN_EXTENSIONS, output_format="html"), PAGE_TAGS)
+    if rewrite_href is not None:
+        rendered = re.sub(
+            r'href="([^"]*)"',
+            lambda m: f'href="{html.escape(rewrite_href(html.unescape(m.group(1))), quote=True)}"',
+            rendered,
+        )
     parts = re.split(r"<h([1-6])>(.*?)</h\1>", rendered, flags=re.S)
     out: list[str] = []
     for index in range(0, len(parts), 3):

@@ -80,8 +80,10 @@ def generate(
         "model",
         f"{len(handbook.entries())} entries for the {audience} audience, {len(handbook.excluded)} left out by marking",
     )
-    tree = render_handbook(handbook, paths.pages_dir, directory_urls=not offline)
+    tree = render_handbook(handbook, report, paths.pages_dir, directory_urls=not offline)
     progress.step("render", f"{len(tree.pages)} pages")
+    if report.errors:  # e.g. a broken link in a hand-written page: keep the last good tree
+        return Generated(handbook, tree, WriteStats())
     stats = write_tree(tree, paths, audience, offline)
     progress.step("write", f"{len(stats.written)} written, {stats.unchanged} unchanged, {len(stats.removed)} removed")
     return Generated(handbook, tree, stats)

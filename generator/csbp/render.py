@@ -7,6 +7,7 @@ them), and sanitised HTML blocks for contributor text. Nothing here imports MkDo
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import posixpath
@@ -21,6 +22,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
 from markupsafe import Markup
 
 from csbp.config import TEMPLATE_DIR
+from csbp.diagnostics import Report
 from csbp.markup import markdown_block, markdown_inline, md_text, page_markdown, plain
 from csbp.model import AUDIENCE_MARKING, FACETS, Entry, Handbook, Practice
 
@@ -139,8 +141,11 @@ def make_environment() -> Environment:
 class Renderer:
     """Renders every page of a handbook; one method per page family."""
 
-    def __init__(self, handbook: Handbook, pages_dir: Path | None = None, directory_urls: bool = True) -> None:
+    def __init__(
+        self, handbook: Handbook, report: Report, pages_dir: Path | None = None, directory_urls: bool = True
+    ) -> None:
         self.handbook = handbook
+        self.report = report
         self.directory_urls = directory_urls
         self.pages_dir = pages_dir
         self.env = make_environment()
@@ -207,7 +212,7 @@ class Renderer:
                     f"{posixpath.dirname(entry.src)}/{alias}/index.md", entry.src, self.directory_urls
                 )
                 self.page(alias_src, "redirect.html.j2", entry=entry, target=target)
-        about = self._hand_written_pages()
+        hand_written = self._hand_written_pages()
         nav: list[NavItem | tuple[str, list[NavItem]]] = [
             NavItem("Home", "index.md"),
             NavItem("Practices", "practices/index.md"),
@@ -216,21 +221,49 @@ class Renderer:
             NavItem("Training", "modules/index.md"),
             NavItem("Glossary", "glossary.md"),
         ]
-        if about:
-            nav.append(("About", about))
-        return DocsTree(self.pages, nav)
+        return DocsTree(self.pages, nav + hand_written)
 
-    def _hand_written_pages(self) -> list[NavItem]:
-        items: list[NavItem] = []
+    def _hand_written_pages(self) -> list[NavItem | tuple[str, list[NavItem]]]:
+        """Hand-written pages, sanitised; nav: top-level pages under "About", folders as sections."""
         if self.pages_dir is None or not self.pages_dir.is_dir():
-            return items
-        for path in sorted(self.pages_dir.rglob("*.md")):
-            src = path.relative_to(self.pages_dir).as_posix()
-            text = path.read_text("utf-8")
-            title, body = _split_title(text, path.stem)
-            self.pages[src] = str(_front_matter({"title": title})) + f"\n# {md_text(title)}\n\n" + page_markdown(body)
-            items.append(NavItem(title, src))
-        return items
+            return []
+        sources = {p.relative_to(self.pages_dir).as_posix(): p for p in sorted(self.pages_dir.rglob("*.md"))}
+        known = set(self.pages) | set(sources)
+        sections: dict[str, list[NavItem]] = {}
+        for src, path in sources.items():
+            title, body = _split_title(path.read_text("utf-8"), path.stem)
+            rewrite = functools.partial(self._page_link, src, path, known)
+            self.pages[src] = (
+                str(_front_matter({"title": title})) + f"\n# {md_text(title)}\n\n" + page_markdown(body, rewrite)
+            )
+            folder = src.split("/", 1)[0] if "/" in src else ""
+            item = NavItem(title, src)
+            sections.setdefault(folder, []).append(item)
+        for items in sections.values():  # a folder's index page leads its section
+            items.sort(key=lambda i: (not i.src.endswith("index.md"), i.src))
+        nav: list[NavItem | tuple[str, list[NavItem]]] = []
+        if "" in sections:
+            nav.append(("About", sections.pop("")))
+        for _folder, items in sorted(sections.items()):
+            nav.append((items[0].title if items[0].src.endswith("index.md") else _folder, items))
+        return nav
+
+    def _page_link(self, src: str, path: Path, known: set[str], href: str) -> str:
+        """Turn a relative `.md` link of a hand-written page into a site URL; report broken ones."""
+        target, _, fragment = href.partition("#")
+        if not target.endswith(".md") or re.match(r"^[a-z][a-z0-9+.-]*:", target) or target.startswith("/"):
+            return href
+        resolved = posixpath.normpath(posixpath.join(posixpath.dirname(src), target))
+        if resolved not in known:
+            self.report.error(
+                path,
+                None,
+                f"the link '{href}' points to no page of the handbook "
+                f"(resolved to '{resolved}'): fix the path, relative to this file",
+            )
+            return href
+        url = relative_url(src, resolved, self.directory_urls)
+        return url + (f"#{fragment}" if fragment else "")
 
 
 def _split_title(text: str, fallback: str) -> tuple[str, str]:
@@ -262,8 +295,10 @@ def _glossary(hb: Handbook) -> list[dict[str, Any]]:
     return sorted(unique.values(), key=lambda row: row["term"].lower())
 
 
-def render_handbook(handbook: Handbook, pages_dir: Path | None = None, directory_urls: bool = True) -> DocsTree:
-    return Renderer(handbook, pages_dir, directory_urls).render()
+def render_handbook(
+    handbook: Handbook, report: Report, pages_dir: Path | None = None, directory_urls: bool = True
+) -> DocsTree:
+    return Renderer(handbook, report, pages_dir, directory_urls).render()
 
 
 def practice_facets(practice: Practice) -> dict[str, list[str]]:

@@ -33,6 +33,9 @@ def run(args: argparse.Namespace) -> int:
         return 1
     generate(paths, corpus, report, progress, audience=args.audience)
     print_report(report, paths)
+    if report.errors:
+        print("csbp: build stopped; the previous site/ is unchanged", file=sys.stderr)
+        return 1
     try:
         build_site(paths)
     except SiteBuildError as failure:

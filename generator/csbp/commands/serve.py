@@ -47,6 +47,9 @@ def regenerate(paths: HandbookPaths, audience: str, schemas: SchemaSet, quiet: b
         return False
     generated = generate(paths, corpus, report, progress, audience=audience)
     print_report(report, paths)
+    if report.errors:
+        print("csbp: fix the errors above; the served pages are unchanged", file=sys.stderr)
+        return False
     if generated.stats.written and not quiet:
         print(
             f"csbp: updated {', '.join(generated.stats.written[:5])}{' …' if len(generated.stats.written) > 5 else ''}",

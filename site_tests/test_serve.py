@@ -1,0 +1,61 @@
+"""`csbp serve`: a YAML edit shows up in the served page without restarting."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+from site_tests.support import csbp
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def fetch(url: str) -> str:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.read().decode("utf-8")
+    except OSError:
+        return ""
+
+
+def wait_for(url: str, needle: str, seconds: float = 60) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if needle in fetch(url):
+            return True
+        time.sleep(0.3)
+    return False
+
+
+def test_serve_regenerates_a_page_when_its_yaml_changes(handbook):
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "csbp", "serve", "--root", str(handbook), "--dev-addr", f"127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/practices/vehicle-barriers/"
+        assert wait_for(url, "Vehicle barriers at crowded frontages")
+        path = handbook / "practices/vehicle-barriers.yaml"
+        path.write_text(path.read_text().replace("Use rated barriers designed", "Use impact-rated barriers designed"))
+        assert wait_for(url, "Use impact-rated barriers designed")
+        path.write_text("title: [broken\n")  # a broken edit keeps the last good page up
+        time.sleep(2)
+        assert "Use impact-rated barriers designed" in fetch(url)
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+def test_serve_refuses_to_start_on_a_broken_handbook(handbook):
+    (handbook / "practices/broken.yaml").write_text("title: [broken\n")
+    result = csbp("serve", "--root", str(handbook), "--dev-addr", f"127.0.0.1:{free_port()}")
+    assert result.returncode == 1 and "practices/broken.yaml:" in result.stderr

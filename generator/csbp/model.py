@@ -218,6 +218,12 @@ class Handbook:
     modules: dict[str, Module]
     excluded: list[Entry]
 
+    def content_epoch(self) -> int:
+        """Seconds since 1970 of the newest date in the content: a build date that depends only on it."""
+        dates = [e.last_reviewed for e in self.entries()] + [h.date for e in self.entries() for h in e.history]
+        newest = max(dates, default=dt.date(2000, 1, 1))
+        return int(dt.datetime(newest.year, newest.month, newest.day, tzinfo=dt.UTC).timestamp())
+
     def entries(self) -> list[Entry]:
         return [*self.practices.values(), *self.lessons.values(), *self.modules.values()]
 

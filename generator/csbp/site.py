@@ -35,8 +35,12 @@ def recover(paths: HandbookPaths) -> None:
         shutil.rmtree(leftover, ignore_errors=True)
 
 
-def run_engine(paths: HandbookPaths, destination: Path) -> str:
-    """Build the generated docs tree into `destination`; return the engine's log."""
+def run_engine(paths: HandbookPaths, destination: Path, source_epoch: int | None = None) -> str:
+    """Build the generated docs tree into `destination`; return the engine's log.
+
+    `source_epoch` pins the dates the engine writes (sitemap, archives) when the caller has
+    not set SOURCE_DATE_EPOCH, so the same sources give byte-identical output on any day.
+    """
     command = [
         sys.executable,
         "-m",
@@ -50,6 +54,8 @@ def run_engine(paths: HandbookPaths, destination: Path) -> str:
         str(destination),
     ]
     environment = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    if source_epoch is not None and "SOURCE_DATE_EPOCH" not in environment:
+        environment["SOURCE_DATE_EPOCH"] = str(source_epoch)
     result = subprocess.run(command, cwd=paths.build_dir, capture_output=True, text=True, env=environment)
     log = (result.stdout + result.stderr).strip()
     if result.returncode != 0:
@@ -57,12 +63,14 @@ def run_engine(paths: HandbookPaths, destination: Path) -> str:
     return log
 
 
-def build_site(paths: HandbookPaths, check: Callable[[Path], list[str]] | None = None) -> str:
+def build_site(
+    paths: HandbookPaths, check: Callable[[Path], list[str]] | None = None, source_epoch: int | None = None
+) -> str:
     """Build into a staging directory, run `check` on it, then swap it in as `site/`."""
     recover(paths)
     staging = paths.root / f"{STAGING_PREFIX}{os.getpid()}"
     try:
-        log = run_engine(paths, staging)
+        log = run_engine(paths, staging, source_epoch)
         problems = check(staging) if check else []
         if problems:
             raise SiteBuildError("\n".join(problems))

@@ -111,3 +111,21 @@ def test_missing_vocabularies_file_is_a_clean_error(handbook):
     result = csbp("check", "--root", str(handbook))
     assert result.returncode == 1 and "the vocabularies file is missing" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_check_reports_broken_links_in_hand_written_pages(handbook):
+    (handbook / "content/pages/guide.md").write_text("# Guide\n\nSee [a lost practice](practices/no-such-entry.md).\n")
+    result = csbp("check", "--root", str(handbook))
+    assert result.returncode == 1
+    assert "content/pages/guide.md:1:1: error: the link 'practices/no-such-entry.md' points to no page" in result.stderr
+
+
+def test_check_warns_when_raw_html_would_be_removed(handbook):
+    path = handbook / "practices/vehicle-barriers.yaml"
+    path.write_text(path.read_text().replace("context: Frontages gather", "context: <b onclick=x()>Frontages</b> gather"))
+    result = csbp("check", "--root", str(handbook))
+    assert result.returncode == 0, result.stderr
+    assert (
+        "practices/vehicle-barriers.yaml:18:10: warning: field 'context': raw HTML or an unsafe link is removed "
+        "when the page is built (b[onclick])"
+    ) in result.stderr

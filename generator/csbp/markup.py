@@ -14,9 +14,11 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
+from html.parser import HTMLParser
 
 import markdown
 import nh3
+from markdown.extensions.tables import TableExtension
 from markupsafe import Markup
 
 ALLOWED_TAGS = {
@@ -51,7 +53,11 @@ ALLOWED_TAGS = {
 }
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}, "ol": {"start"}, "th": {"align"}, "td": {"align"}}
 URL_SCHEMES = {"http", "https", "mailto"}
-_MARKDOWN_EXTENSIONS = ["tables", "sane_lists", "fenced_code"]
+_MARKDOWN_EXTENSIONS = [
+    TableExtension(use_align_attribute=True),  # `align`, not a style attribute
+    "sane_lists",
+    "fenced_code",
+]
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
 _HEADING = re.compile(r"<(/?)h([1-6])\b")
 
@@ -71,11 +77,51 @@ def clean_html(fragment: str, tags: set[str] = ALLOWED_TAGS) -> str:
     )
 
 
+class _MarkupOutline(HTMLParser):
+    """The tags and attributes of an HTML fragment, to compare it before and after cleaning."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.items: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.items.append(tag)
+        self.items.extend(f"{tag}[{name}={value}]" for name, value in sorted(attrs) if name != "rel")
+
+    def handle_comment(self, data: str) -> None:
+        self.items.append("comment")
+
+
+def _outline(fragment: str) -> list[str]:
+    parser = _MarkupOutline()
+    parser.feed(fragment)
+    parser.close()
+    return parser.items
+
+
+def removed_markup(text: str, tags: set[str] = ALLOWED_TAGS) -> list[str]:
+    """What the sanitiser would strip from a Markdown field (tag and attribute names), so the
+    validator can warn instead of contributor text vanishing silently."""
+    rendered = _shift_headings(markdown.markdown(text, extensions=_MARKDOWN_EXTENSIONS, output_format="html"), 2)
+    before, after = _outline(rendered), _outline(clean_html(rendered, tags))
+    removed: list[str] = []
+    for item in before:
+        if item in after:
+            after.remove(item)
+            continue
+        name = re.sub(r"=.*\]$", "]", item)
+        if name not in removed:
+            removed.append(name)
+    return removed
+
+
+def _shift_headings(rendered: str, shift: int) -> str:
+    return _HEADING.sub(lambda m: f"<{m[1]}h{min(int(m[2]) + shift, 6)}", rendered) if shift else rendered
+
+
 def _render(text: str, heading_shift: int) -> str:
     rendered = markdown.markdown(text, extensions=_MARKDOWN_EXTENSIONS, output_format="html")
-    if heading_shift:
-        rendered = _HEADING.sub(lambda m: f"<{m[1]}h{min(int(m[2]) + heading_shift, 6)}", rendered)
-    return clean_html(rendered)
+    return clean_html(_shift_headings(rendered, heading_shift))
 
 
 def markdown_block(text: str, css_class: str = "csbp-prose") -> Markup:

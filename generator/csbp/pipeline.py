@@ -67,6 +67,25 @@ class Generated:
     stats: WriteStats
 
 
+def render(
+    paths: HandbookPaths,
+    corpus: Corpus,
+    report: Report,
+    progress: Progress,
+    audience: str = "public",
+    offline: bool = False,
+) -> tuple[Handbook, DocsTree]:
+    """Model and render in memory: `check` stops here, `build` goes on to write."""
+    handbook = build_model(corpus, audience, build_date(), report)
+    progress.step(
+        "model",
+        f"{len(handbook.entries())} entries for the {audience} audience, {len(handbook.excluded)} left out by marking",
+    )
+    tree = render_handbook(handbook, report, paths.pages_dir, directory_urls=not offline)
+    progress.step("render", f"{len(tree.pages)} pages")
+    return handbook, tree
+
+
 def generate(
     paths: HandbookPaths,
     corpus: Corpus,
@@ -75,13 +94,7 @@ def generate(
     audience: str = "public",
     offline: bool = False,
 ) -> Generated:
-    handbook = build_model(corpus, audience, build_date(), report)
-    progress.step(
-        "model",
-        f"{len(handbook.entries())} entries for the {audience} audience, {len(handbook.excluded)} left out by marking",
-    )
-    tree = render_handbook(handbook, report, paths.pages_dir, directory_urls=not offline)
-    progress.step("render", f"{len(tree.pages)} pages")
+    handbook, tree = render(paths, corpus, report, progress, audience, offline)
     if report.errors:  # e.g. a broken link in a hand-written page: keep the last good tree
         return Generated(handbook, tree, WriteStats())
     stats = write_tree(tree, paths, audience, offline)

@@ -24,6 +24,7 @@ from referencing import Registry, Resource
 from csbp.config import SCHEMA_DIR, HandbookPaths
 from csbp.diagnostics import Report, choices_hint, did_you_mean
 from csbp.loader import JsonPath, SourceDocument, load_yaml
+from csbp.markup import removed_markup
 
 ID_PATTERN = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 KINDS = ("practice", "lesson", "module")
@@ -100,7 +101,15 @@ class SchemaSet:
                         path=(index,) if isinstance(instance, list) else (),
                     )
 
-        cls = extend(Draft202012Validator, {"x-vocabulary": check_vocabulary})
+        def check_markdown(validator: Any, enabled: bool, instance: Any, schema: Any) -> Iterator[ValidationError]:
+            removed = removed_markup(instance) if enabled and isinstance(instance, str) else []
+            if removed:
+                yield ValidationError(
+                    f"raw HTML or an unsafe link is removed when the page is built ({', '.join(removed)}): "
+                    "write it in Markdown (links may use http, https or mailto)"
+                )
+
+        cls = extend(Draft202012Validator, {"x-vocabulary": check_vocabulary, "x-markdown": check_markdown})
         return cls(self.schemas[kind], registry=self.registry, format_checker=FormatChecker())
 
     def resolve(self, schema: Any) -> Any:
@@ -241,6 +250,9 @@ class SchemaErrorWriter:
         self.report.error(self.document.path, self.document.position_of(path, prefer_key=prefer_key), message)
 
 
+WARNING_KEYWORDS = {"x-markdown"}  # problems the build repairs itself: reported, never fatal
+
+
 def _leaf_errors(errors: Iterator[ValidationError]) -> Iterator[ValidationError]:
     """Descend into combinator errors so the message names the real problem."""
     for error in errors:
@@ -255,12 +267,17 @@ def validate_schema(
 ) -> bool:
     """Validate one document against its kind's schema; report every error. True if clean."""
     writer = SchemaErrorWriter(schemas, document, report)
-    errors = sorted(
+    found = sorted(
         _leaf_errors(validator.iter_errors(document.data)),
         key=lambda e: (tuple(str(p) for p in e.absolute_path), str(e.validator)),
     )
-    for error in errors:
-        writer.write(error)
+    errors = [e for e in found if e.validator not in WARNING_KEYWORDS]
+    for error in found:
+        if error.validator in WARNING_KEYWORDS:
+            path = tuple(error.absolute_path)
+            report.warning(document.path, document.position_of(path), f"field '{format_field(path)}': {error.message}")
+        else:
+            writer.write(error)
     return not errors
 
 

@@ -122,7 +122,9 @@ def test_check_reports_broken_links_in_hand_written_pages(handbook):
 
 def test_check_warns_when_raw_html_would_be_removed(handbook):
     path = handbook / "practices/vehicle-barriers.yaml"
-    path.write_text(path.read_text().replace("context: Frontages gather", "context: <b onclick=x()>Frontages</b> gather"))
+    path.write_text(
+        path.read_text().replace("context: Frontages gather", "context: <b onclick=x()>Frontages</b> gather")
+    )
     result = csbp("check", "--root", str(handbook))
     assert result.returncode == 0, result.stderr
     assert (

@@ -53,6 +53,7 @@ def test_serve_regenerates_a_page_when_its_yaml_changes(handbook):
     finally:
         server.terminate()
         server.wait(timeout=20)
+    assert fetch(url) == "", "stopping csbp serve must stop the engine's server too"
 
 
 def test_serve_refuses_to_start_on_a_broken_handbook(handbook):

@@ -68,7 +68,7 @@ class HistoryItem:
     note: str | None
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class Entry:
     """Fields every kind shares: identity, marking and review lifecycle."""
 
@@ -86,6 +86,9 @@ class Entry:
     history: tuple[HistoryItem, ...] = ()
     replaced_by: Entry | None = None
     replaces: list[Entry] = field(default_factory=list)
+
+    def __repr__(self) -> str:  # short: entries link each other in cycles (backlinks)
+        return f"<{type(self).__name__} {self.id}>"
 
     @property
     def src(self) -> str:
@@ -110,7 +113,7 @@ class Entry:
         return min(dates) if dates else self.last_reviewed
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class Practice(Entry):
     pillars: list[Term] = field(default_factory=list)
     dimensions: list[Term] = field(default_factory=list)
@@ -151,13 +154,13 @@ class Incident:
     type: Term
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class LessonPoint:
     text: str
     practices: list[Practice]
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class Lesson(Entry):
     incident: Incident | None = None
     what_happened: str = ""
@@ -172,7 +175,7 @@ class Lesson(Entry):
         return _unique(p for point in self.lessons for p in point.practices)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class Question:
     id: str
     type: str
@@ -186,7 +189,7 @@ class Question:
     items: list[str] = field(default_factory=list)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class Module(Entry):
     audience: list[Term] = field(default_factory=list)
     level: Term | None = None

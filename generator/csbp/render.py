@@ -204,7 +204,7 @@ class Renderer:
                     dimension=dimension,
                     practices=[p for p in practices if p in hb.cell(pillar.id, dimension.id)],
                 )
-        self.page("glossary.md", "glossary.md.j2", entries=_glossary(hb))
+        self.page("glossary.md", "glossary.md.j2", entries=glossary_rows(hb))
         for entry in hb.entries():
             for alias in entry.aliases:
                 alias_src = f"{posixpath.dirname(entry.src)}/{alias}/index.html"
@@ -278,7 +278,7 @@ def _recent(entries: Iterable[Entry], limit: int = 8) -> list[Entry]:
     return sorted(entries, key=lambda e: (e.last_reviewed, e.id), reverse=True)[:limit]
 
 
-def _glossary(hb: Handbook) -> list[dict[str, Any]]:
+def glossary_rows(hb: Handbook) -> list[dict[str, Any]]:
     """Glossary rows: glossary entries and every vocabulary term that has an abbreviation."""
     rows = [{"term": g.id, "label": g.label, "description": g.description, "link": None} for g in hb.glossary]
     for vocabulary, _attribute in FACETS:

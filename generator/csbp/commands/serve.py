@@ -8,6 +8,7 @@ browser reloads at once. A broken edit is reported and the last good pages stay 
 from __future__ import annotations
 
 import argparse
+import signal
 import subprocess
 import sys
 import time
@@ -74,6 +75,8 @@ def run(args: argparse.Namespace) -> int:
         args.dev_addr,
     ]
     server = subprocess.Popen(command, cwd=paths.build_dir)
+    # Stopping csbp (SIGTERM from a supervisor or test) must stop the engine's server too.
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(0))
     print(f"csbp: serving on http://{args.dev_addr}/ (Ctrl+C to stop)", file=sys.stderr, flush=True)
     seen = _snapshot(paths)
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -180,3 +181,12 @@ def test_hand_written_page_links_are_rewritten_and_checked(handbook):
     result = csbp("build", "--root", str(handbook))
     assert result.returncode == 1
     assert "content/pages/guide/more.md:1:1: error: the link 'missing.md' points to no page" in result.stderr
+
+
+def test_learning_path_lists_its_modules_in_order_and_modules_link_back(built_fixture):
+    path_page = page(built_fixture, "paths/frontline-basics")
+    steps = re.findall(r'<li><span class="csbp-progress" data-module="([a-z-]+)"', path_page)
+    assert steps == ["frontage-basics", "patrol-refresher"]
+    assert "50 min" in path_page and 'data-modules="frontage-basics patrol-refresher"' in path_page
+    assert 'href="../../paths/frontline-basics/"' in page(built_fixture, "modules/patrol-refresher")
+    assert 'href="frontline-basics/"' in page(built_fixture, "paths")

@@ -131,3 +131,21 @@ def test_check_warns_when_raw_html_would_be_removed(handbook):
         "practices/vehicle-barriers.yaml:18:10: warning: field 'context': raw HTML or an unsafe link is removed "
         "when the page is built (b[onclick])"
     ) in result.stderr
+
+
+def test_learning_path_steps_out_of_prerequisite_order_are_flagged(handbook):
+    path = handbook / "content/paths/frontline-basics.yaml"
+    text = path.read_text()
+    path.write_text(
+        text.replace("  - module: frontage-basics\n    why: Frontages are where crowds meet traffic.\n", "")
+        + "  - module: frontage-basics\n  - module: no-such-module\n"
+    )
+    result = csbp("check", "--root", str(handbook))
+    assert (
+        "content/paths/frontline-basics.yaml:11:13: warning: module 'patrol-refresher' comes before its "
+        "prerequisite 'frontage-basics' (step 2): move the prerequisite earlier" in result.stderr
+    )
+    assert (
+        "content/paths/frontline-basics.yaml:13:13: error: field 'steps[2].module': there is no module with "
+        "id 'no-such-module'" in result.stderr
+    )

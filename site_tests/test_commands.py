@@ -54,15 +54,23 @@ FILL = {
         "      practice:  ": "      practice: vehicle-barriers  ",
     },
 }
+FILL["path"] = {
+    "summary: ": "summary: A path written only to prove the scaffold produces a valid entry. #",
+    "owner: ": 'owner: "Scaffold Tester"',
+    "introduction: ": "introduction: Text. #",
+    "  - module:\n    why: ": "  - module: frontage-basics\n    why: It comes first. #",
+    "  - module:\n": "  - module: patrol-refresher\n",
+}
 FLAGS = {
     "practice": ["--pillar", "protect", "--dimension", "physical,cyber"],
     "lesson": ["--sector", "maritime", "--incident-type", "cyber"],
     "module": ["--audience", "frontline-officer"],
+    "path": ["--role", "pfso"],
 }
-FOLDER = {"practice": "practices", "lesson": "content/lessons", "module": "content/modules"}
+FOLDER = {"practice": "practices", "lesson": "content/lessons", "module": "content/modules", "path": "content/paths"}
 
 
-@pytest.mark.parametrize("kind", ["practice", "lesson", "module"])
+@pytest.mark.parametrize("kind", ["practice", "lesson", "module", "path"])
 def test_scaffold_filled_in_only_where_required_checks_and_builds(handbook, kind):
     result = csbp("new", kind, "--root", str(handbook), "--title", "Scaffolded entry: a test", *FLAGS[kind])
     assert result.returncode == 0, result.stderr
@@ -101,6 +109,8 @@ def test_review_lists_due_entries_by_owner(handbook):
     assert [(r["id"], r["due"], r["overdue_days"]) for r in rows] == [
         ("staff-vetting", "2025-01-10", 684),
         ("frontage-basics", "2027-04-01", 0),
+        ("patrol-refresher", "2027-04-01", 0),
+        ("frontline-basics", "2027-04-01", 0),
         ("green-sharing-practice", "2027-05-01", 0),
         ("perimeter-patrols", "2027-05-01", 0),
     ]  # 2027-06-01 (vehicle-barriers) is beyond the 160-day horizon
@@ -110,7 +120,7 @@ def test_review_lists_due_entries_by_owner(handbook):
 
 def test_stats_reports_counts_cells_and_gaps(handbook):
     stats = json.loads(csbp("stats", "--root", str(handbook), "--json").stdout)
-    assert stats["counts"] == {"practices": 4, "lessons": 1, "modules": 1, "quiz_questions": 4}
+    assert stats["counts"] == {"practices": 4, "lessons": 1, "modules": 2, "paths": 1, "quiz_questions": 6}
     assert stats["matrix"]["protect"]["physical"] == 2 and stats["matrix"]["pursue"]["information"] == 1
     assert "prepare×cyber" in stats["gaps"]["empty_cells"] and len(stats["gaps"]["empty_cells"]) == 12
     few = stats["gaps"]["practices_with_few_references"]

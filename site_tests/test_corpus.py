@@ -119,3 +119,11 @@ def test_the_glossary_explains_the_core_abbreviations(corpus):
     handbook, _ = corpus
     listed = {row["term"] for row in glossary_rows(handbook)}
     assert {"PFSO", "PFSA", "PFSP", "DoS", "TLP", "PSeMS", "ISPS", "Security level", "CSO", "SSO"} <= listed
+
+
+def test_learning_paths_serve_at_least_three_roles(corpus):
+    handbook, _ = corpus
+    roles = {lp.role.id for lp in handbook.paths.values() if lp.role}
+    assert len(roles) >= 3 and {"frontline-officer", "supervisor"} <= roles
+    for learning_path in handbook.paths.values():
+        assert len(learning_path.steps) >= 2, learning_path.id

@@ -15,8 +15,9 @@ KIND_DIRS = {
     "practice": Path("practices"),
     "lesson": Path("content/lessons"),
     "module": Path("content/modules"),
+    "path": Path("content/paths"),
 }
-KIND_URL = {"practice": "practices", "lesson": "lessons", "module": "modules"}
+KIND_URL = {"practice": "practices", "lesson": "lessons", "module": "modules", "path": "paths"}
 
 
 @dataclass(frozen=True)

@@ -205,6 +205,26 @@ class Module(Entry):
     questions: list[Question] = field(default_factory=list)
     draw: int | None = None
     required_by: list[Module] = field(default_factory=list)
+    in_paths: list[LearningPath] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PathStep:
+    module: Module
+    why: str | None
+
+
+@dataclass(eq=False, repr=False)
+class LearningPath(Entry):
+    """An ordered sequence of modules for one role (content/paths/)."""
+
+    role: Term | None = None
+    introduction: str = ""
+    steps: list[PathStep] = field(default_factory=list)
+
+    @property
+    def duration_minutes(self) -> int:
+        return sum(step.module.duration_minutes for step in self.steps)
 
 
 @dataclass
@@ -219,6 +239,7 @@ class Handbook:
     practices: dict[str, Practice]
     lessons: dict[str, Lesson]
     modules: dict[str, Module]
+    paths: dict[str, LearningPath]
     excluded: list[Entry]
 
     def content_epoch(self) -> int:
@@ -228,7 +249,7 @@ class Handbook:
         return int(dt.datetime(newest.year, newest.month, newest.day, tzinfo=dt.UTC).timestamp())
 
     def entries(self) -> list[Entry]:
-        return [*self.practices.values(), *self.lessons.values(), *self.modules.values()]
+        return [*self.practices.values(), *self.lessons.values(), *self.modules.values(), *self.paths.values()]
 
     def practices_with(self, vocabulary: str, term_id: str) -> list[Practice]:
         return [p for p in self.practices.values() if any(t.id == term_id for t in p.facet_terms(vocabulary))]
@@ -317,7 +338,13 @@ class ModelBuilder:
         practices = {eid: self._practice(eid, doc.data, doc.path) for eid, doc in included["practice"].items()}
         lessons = {eid: self._lesson(eid, doc.data, doc.path) for eid, doc in included["lesson"].items()}
         modules = {eid: self._module(eid, doc.data, doc.path) for eid, doc in included["module"].items()}
-        by_kind: dict[str, Mapping[str, Entry]] = {"practice": practices, "lesson": lessons, "module": modules}
+        paths = {eid: self._path(eid, doc.data, doc.path) for eid, doc in included["path"].items()}
+        by_kind: dict[str, Mapping[str, Entry]] = {
+            "practice": practices,
+            "lesson": lessons,
+            "module": modules,
+            "path": paths,
+        }
 
         def resolve(source: Entry, kinds: tuple[str, ...], target: str) -> Any:
             for kind in kinds:
@@ -336,7 +363,7 @@ class ModelBuilder:
         def resolve_all(source: Entry, kinds: tuple[str, ...], targets: Iterable[str]) -> list[Any]:
             return [e for e in (resolve(source, kinds, t) for t in targets) if e is not None]
 
-        for entry in [*practices.values(), *lessons.values(), *modules.values()]:
+        for entry in [*practices.values(), *lessons.values(), *modules.values(), *paths.values()]:
             data = documents[entry.kind][entry.id].data
             if "replaced_by" in data:
                 entry.replaced_by = resolve(entry, (entry.kind,), data["replaced_by"])
@@ -370,6 +397,12 @@ class ModelBuilder:
             for practice in _unique(q.practice for q in module.questions if q.practice):
                 if module not in practice.taught_by_modules:
                     practice.taught_by_modules.append(module)
+        for learning_path in paths.values():
+            for step in documents["path"][learning_path.id].data["steps"]:
+                module = resolve(learning_path, ("module",), step["module"])
+                if module is not None:
+                    learning_path.steps.append(PathStep(module, step.get("why")))
+                    module.in_paths.append(learning_path)
 
         glossary = [
             Term(
@@ -391,10 +424,18 @@ class ModelBuilder:
             practices,
             lessons,
             modules,
+            paths,
             excluded=[],
         )
         _attach_keywords(handbook)
         return handbook
+
+    def _path(self, entry_id: str, data: Mapping[str, Any], source: Path) -> LearningPath:
+        return LearningPath(
+            **self.common("path", entry_id, data, source),
+            role=self.term("role", data["role"]),
+            introduction=data.get("introduction", ""),
+        )
 
     def _practice(self, entry_id: str, data: Mapping[str, Any], source: Path) -> Practice:
         return Practice(

@@ -112,6 +112,14 @@ def _slug(text: str) -> Markup:
     return Markup(re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-"))
 
 
+def duration(minutes: int) -> str:
+    """Study time as people say it: 50 min, 1 h 30 min, 11 h."""
+    hours, rest = divmod(int(minutes), 60)
+    if not hours:
+        return f"{rest} min"
+    return f"{hours} h {rest} min" if rest else f"{hours} h"
+
+
 def make_environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(TEMPLATE_DIR)),
@@ -133,6 +141,7 @@ def make_environment() -> Environment:
         slug=_slug,
         html=_html,
         href=_href,
+        duration=duration,
     )
     env.globals.update(TLP_CSS=TLP_CSS, FACETS=FACETS)
     return env
@@ -179,6 +188,7 @@ class Renderer:
         self.page("practices/index.md", "practices_index.md.j2", practices=practices)
         self.page("lessons/index.md", "lessons_index.md.j2", lessons=list(reversed(lessons)))
         self.page("modules/index.md", "modules_index.md.j2", modules=modules)
+        self.page("paths/index.md", "paths_index.md.j2", paths=sorted(hb.paths.values(), key=lambda p: p.title.lower()))
         for entry in hb.entries():
             self.page(entry.src, f"{entry.kind}.md.j2", entry=entry)
         self.page("browse/index.md", "browse_index.md.j2")
@@ -218,7 +228,7 @@ class Renderer:
             NavItem("Practices", "practices/index.md"),
             NavItem("Browse", "browse/index.md"),
             NavItem("Lessons learned", "lessons/index.md"),
-            NavItem("Training", "modules/index.md"),
+            ("Training", [NavItem("Modules", "modules/index.md"), NavItem("Learning paths", "paths/index.md")]),
             NavItem("Glossary", "glossary.md"),
         ]
         return DocsTree(self.pages, nav + hand_written)

@@ -27,7 +27,7 @@ from csbp.loader import JsonPath, SourceDocument, load_yaml
 from csbp.markup import removed_markup
 
 ID_PATTERN = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
-KINDS = ("practice", "lesson", "module")
+KINDS = ("practice", "lesson", "module", "path")
 _TYPE_NAMES = {
     "string": "text",
     "array": "a list",
@@ -464,6 +464,31 @@ class CrossChecker:
                 f"draw is {quiz['draw']} but the quiz has only "
                 f"{len(quiz['questions'])} questions: lower draw or add questions",
             )
+
+    def _path(self, entry_id: str, document: SourceDocument) -> None:
+        modules = self.corpus.documents["module"]
+        position: dict[str, int] = {}
+        for index, step in enumerate(document.data["steps"]):
+            target = step["module"]
+            if target in position:
+                self._error(
+                    document,
+                    ("steps", index, "module"),
+                    f"module '{target}' is already step {position[target] + 1} of this path: remove one",
+                )
+                continue
+            position[target] = index
+            self._link(document, ("steps", index, "module"), target, ("module",))
+        for index, step in enumerate(document.data["steps"]):
+            target = step["module"]
+            for prerequisite in modules[target].data.get("prerequisites", []) if target in modules else []:
+                if position.get(prerequisite, -1) > index:
+                    self.report.warning(
+                        document.path,
+                        document.position_of(("steps", index, "module")),
+                        f"module '{target}' comes before its prerequisite '{prerequisite}' "
+                        f"(step {position[prerequisite] + 1}): move the prerequisite earlier",
+                    )
 
     def _prerequisite_cycles(self) -> None:
         modules = self.corpus.documents["module"]

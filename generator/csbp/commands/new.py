@@ -30,6 +30,7 @@ FACET_FLAGS = {
     "threat": "threat",
     "psems": "psems",
     "audience": "role",
+    "role": "role",
 }
 
 
@@ -99,6 +100,7 @@ def run(args: argparse.Namespace, reader: Callable[[str], str] = input) -> int:
             "practice": ("pillar", "dimension", "sector", "environment", "threat", "psems"),
             "module": ("audience",),
             "lesson": ("sector",),
+            "path": ("role",),
         }[args.kind]
         for flag in wanted:
             if not chosen[flag]:
@@ -138,6 +140,7 @@ def run(args: argparse.Namespace, reader: Callable[[str], str] = input) -> int:
         level=args.level,
         sector=(chosen["sector"] or [""])[0],
         incident_type=args.incident_type,
+        role=(chosen["role"] or [""])[0],
     )
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text, encoding="utf-8")

@@ -36,6 +36,7 @@ def compute(handbook: Handbook) -> dict[str, Any]:
             "practices": len(handbook.practices),
             "lessons": len(handbook.lessons),
             "modules": len(handbook.modules),
+            "paths": len(handbook.paths),
             "quiz_questions": sum(len(m.questions) for m in handbook.modules.values()),
         },
         "matrix": matrix,
@@ -46,6 +47,9 @@ def compute(handbook: Handbook) -> dict[str, Any]:
             "practices_with_few_references": [p.id for p in practices if len(p.references) < MIN_REFERENCES],
             "practices_without_lessons": [p.id for p in practices if not p.cited_by_lessons],
             "practices_without_training": [p.id for p in practices if not p.taught_by_modules],
+            "roles_without_paths": sorted(
+                set(handbook.terms["role"]) - {lp.role.id for lp in handbook.paths.values() if lp.role}
+            ),
             "lessons_without_practices": sorted(
                 lid for lid, lesson in handbook.lessons.items() if not lesson.practices
             ),
@@ -57,7 +61,7 @@ def _print(stats: dict[str, Any], handbook: Handbook) -> None:
     counts = stats["counts"]
     print(
         f"Audience {stats['audience']}: {counts['practices']} practices, {counts['lessons']} lessons, "
-        f"{counts['modules']} modules, {counts['quiz_questions']} quiz questions\n"
+        f"{counts['modules']} modules, {counts['paths']} learning paths, {counts['quiz_questions']} quiz questions\n"
     )
     dimensions = list(handbook.terms["dimension"].values())
     print("Pillar × dimension".ljust(20) + "".join(d.label.rjust(13) for d in dimensions))

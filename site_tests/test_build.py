@@ -190,3 +190,12 @@ def test_learning_path_lists_its_modules_in_order_and_modules_link_back(built_fi
     assert "50 min" in path_page and 'data-modules="frontage-basics patrol-refresher"' in path_page
     assert 'href="../../paths/frontline-basics/"' in page(built_fixture, "modules/patrol-refresher")
     assert 'href="frontline-basics/"' in page(built_fixture, "paths")
+
+
+def test_whats_new_lists_history_items_newest_first_by_month(built_fixture):
+    html = page(built_fixture, "whats-new")
+    text = re.sub(r"<[^>]+>", "", html)
+    months = re.findall(r"<h2 id=\"[a-z0-9-]+\">([^<]+)", html)
+    assert months[:3] == ["June 2026", "February 2026", "November 2025"]
+    assert "2026-06-01 · Revised practice: Vehicle barriers at crowded frontages. Rated barriers now required" in text
+    assert text.index("2026-06-01 · Revised") < text.index("2026-02-01 · Added") < text.index("2025-11-03 · Added")

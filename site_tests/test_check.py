@@ -128,7 +128,7 @@ def test_check_warns_when_raw_html_would_be_removed(handbook):
     result = csbp("check", "--root", str(handbook))
     assert result.returncode == 0, result.stderr
     assert (
-        "practices/vehicle-barriers.yaml:18:10: warning: field 'context': raw HTML or an unsafe link is removed "
+        "practices/vehicle-barriers.yaml:21:10: warning: field 'context': raw HTML or an unsafe link is removed "
         "when the page is built (b[onclick])"
     ) in result.stderr
 

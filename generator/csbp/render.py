@@ -215,6 +215,7 @@ class Renderer:
                     practices=[p for p in practices if p in hb.cell(pillar.id, dimension.id)],
                 )
         self.page("glossary.md", "glossary.md.j2", entries=glossary_rows(hb))
+        self.page("whats-new.md", "whats_new.md.j2", changes=changelog(hb))
         for entry in hb.entries():
             for alias in entry.aliases:
                 alias_src = f"{posixpath.dirname(entry.src)}/{alias}/index.html"
@@ -230,6 +231,7 @@ class Renderer:
             NavItem("Lessons learned", "lessons/index.md"),
             ("Training", [NavItem("Modules", "modules/index.md"), NavItem("Learning paths", "paths/index.md")]),
             NavItem("Glossary", "glossary.md"),
+            NavItem("What's new", "whats-new.md"),
         ]
         return DocsTree(self.pages, nav + hand_written)
 
@@ -286,6 +288,26 @@ def _split_title(text: str, fallback: str) -> tuple[str, str]:
 
 def _recent(entries: Iterable[Entry], limit: int = 8) -> list[Entry]:
     return sorted(entries, key=lambda e: (e.last_reviewed, e.id), reverse=True)[:limit]
+
+
+KIND_LABELS = {"practice": "practice", "lesson": "lesson learned", "module": "training module", "path": "learning path"}
+
+
+def changelog(hb: Handbook) -> list[dict[str, Any]]:
+    """Every history item of every published entry, for the What's new page (dates from content only)."""
+    return [
+        {
+            "month": item.date.strftime("%Y-%m"),
+            "date": item.date,
+            "sort_key": (item.date, entry.kind, entry.id),
+            "change": item.change,
+            "note": item.note,
+            "entry": entry,
+            "kind_label": KIND_LABELS[entry.kind],
+        }
+        for entry in sorted(hb.entries(), key=lambda e: (e.kind, e.id))
+        for item in entry.history
+    ]
 
 
 def glossary_rows(hb: Handbook) -> list[dict[str, Any]]:

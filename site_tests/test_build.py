@@ -199,3 +199,17 @@ def test_whats_new_lists_history_items_newest_first_by_month(built_fixture):
     assert months[:3] == ["June 2026", "February 2026", "November 2025"]
     assert "2026-06-01 · Revised practice: Vehicle barriers at crowded frontages. Rated barriers now required" in text
     assert text.index("2026-06-01 · Revised") < text.index("2026-02-01 · Added") < text.index("2025-11-03 · Added")
+
+
+def test_a_retired_entry_stays_reachable_and_points_to_its_replacement(handbook):
+    path = handbook / "practices/staff-vetting.yaml"
+    path.write_text(
+        path.read_text().replace("status: approved", "status: retired\nreplaced_by: vehicle-barriers", 1)
+        + "history:\n  - {date: 2026-03-01, change: retired, note: Merged into vehicle barriers}\n"
+    )
+    result = csbp("build", "--root", str(handbook))
+    assert result.returncode == 0, result.stderr
+    retired = page(handbook, "practices/staff-vetting")
+    assert "Retired entry" in retired and 'href="../vehicle-barriers/"' in retired
+    assert "(overdue)" not in retired  # a retired entry is no longer due for review
+    assert "Retired practice: Staff vetting" in re.sub(r"<[^>]+>", "", page(handbook, "whats-new")).replace("**", "")

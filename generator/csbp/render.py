@@ -8,6 +8,7 @@ them), and sanitised HTML blocks for contributor text. Nothing here imports MkDo
 from __future__ import annotations
 
 import functools
+import hashlib
 import html
 import json
 import posixpath
@@ -112,6 +113,17 @@ def _slug(text: str) -> Markup:
     return Markup(re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-"))
 
 
+def shuffled(items: list[Any], seed: str) -> list[tuple[int, Any]]:
+    """(rank, item) pairs in an order fixed by `seed` and never the answer order, so a page that
+    shows an ordering question without JavaScript does not give the answer away (and stays
+    byte-identical between builds)."""
+    ranked = list(enumerate(items))
+    ranked.sort(key=lambda pair: hashlib.sha256(f"{seed}:{pair[0]}".encode()).hexdigest())
+    if len(ranked) > 1 and [rank for rank, _ in ranked] == list(range(len(ranked))):
+        ranked = ranked[1:] + ranked[:1]
+    return ranked
+
+
 def duration(minutes: int) -> str:
     """Study time as people say it: 50 min, 1 h 30 min, 11 h."""
     hours, rest = divmod(int(minutes), 60)
@@ -142,6 +154,7 @@ def make_environment() -> Environment:
         html=_html,
         href=_href,
         duration=duration,
+        shuffled=shuffled,
     )
     env.globals.update(TLP_CSS=TLP_CSS, FACETS=FACETS)
     return env

@@ -13,7 +13,8 @@ VERBS = {
     "check": "validate every entry and list every problem (file:line:col)",
     "build": "validate, generate and build the site into <root>/site",
     "serve": "build, serve on localhost and rebuild when a YAML file changes",
-    "new": "write a valid, commented skeleton for a new practice, lesson or module",
+    "new": "write a valid, commented skeleton for a new practice, lesson, module or learning path",
+    "export": "write the quizzes for learning platforms: Moodle GIFT files and IMS QTI 2.1 packages",
     "review": "list entries due or overdue for review, by owner",
     "stats": "counts per facet and matrix cell, and the gaps to fill",
 }

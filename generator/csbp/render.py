@@ -24,6 +24,7 @@ from markupsafe import Markup
 
 from csbp.config import TEMPLATE_DIR
 from csbp.diagnostics import Report
+from csbp.exports import export_files
 from csbp.markup import markdown_block, markdown_inline, md_text, page_markdown, plain
 from csbp.model import AUDIENCE_MARKING, FACETS, Entry, Handbook, Practice
 
@@ -46,7 +47,7 @@ class NavItem:
 class DocsTree:
     """The rendered handbook: page sources by docs-relative path, plus the nav."""
 
-    pages: dict[str, str]
+    pages: dict[str, str | bytes]
     nav: list[NavItem | tuple[str, list[NavItem]]]
 
 
@@ -229,6 +230,8 @@ class Renderer:
                 )
         self.page("glossary.md", "glossary.md.j2", entries=glossary_rows(hb))
         self.page("whats-new.md", "whats_new.md.j2", changes=changelog(hb))
+        for name, data in export_files(hb, hb.content_epoch()).items():  # quiz exports, linked from modules
+            self.pages[f"downloads/{name}"] = data
         for entry in hb.entries():
             for alias in entry.aliases:
                 alias_src = f"{posixpath.dirname(entry.src)}/{alias}/index.html"

@@ -26,6 +26,10 @@ test: $(BIN)/.installed chromium          ## lint, then the whole test suite (un
 lint: $(BIN)/.installed
 	$(BIN)/ruff check generator site_tests
 
+SIZES ?= 100,1000,5000
+bench: $(BIN)/.installed                  ## performance benchmark, figures beside targets (benchmarks/README.md)
+	$(BIN)/python benchmarks/run.py --sizes $(SIZES) --json benchmarks/out/results.json
+
 setup: $(BIN)/.installed chromium
 
 $(BIN)/.installed: pyproject.toml

@@ -12,7 +12,9 @@ import sys
 import time
 from pathlib import Path
 
-from site_tests.support import csbp
+import yaml
+
+from site_tests.support import REPO, csbp
 
 
 def page(root: Path, url: str) -> str:
@@ -67,6 +69,24 @@ def test_quiz_explanations_link_the_practice_that_teaches_them(built_fixture):
     html = page(built_fixture, "modules/frontage-basics")
     assert 'Learn more: <a href="../../practices/perimeter-patrols/">' in html
     assert html.count('class="csbp-question"') == 4
+
+
+def test_trainer_pack_and_handout_are_pages_of_their_own_kept_out_of_search(built_fixture):
+    module = page(built_fixture, "modules/frontage-basics")
+    trainer = page(built_fixture, "modules/frontage-basics/trainer")
+    handout = page(built_fixture, "modules/frontage-basics/handout")
+    guide_point = "Design authority sits with the owner, advised by a security specialist."
+    assert "csbp-answer-key" not in module and guide_point not in module  # no spoilers under the quiz
+    assert "Who decides where barriers go on a new frontage?" in module
+    assert trainer.count("<strong>Answer:</strong>") == 4 and guide_point in trainer
+    assert 'href="../handout/"' in trainer and 'href="../../../downloads/frontage-basics.gift"' in trainer
+    assert "Who decides where barriers go on a new frontage?" in handout and guide_point not in handout
+    assert "csbp-answer-key" not in handout
+    index = json.loads((built_fixture / "site/search/search_index.json").read_text("utf-8"))
+    locations = {doc["location"].split("#")[0] for doc in index["docs"]}
+    assert "modules/frontage-basics/" in locations
+    assert not {"modules/frontage-basics/trainer/", "modules/frontage-basics/handout/"} & locations
+    assert "training/assign/" in locations and "training/progress/" not in locations
 
 
 def test_overdue_review_is_visible_on_the_page(built_fixture):
@@ -213,3 +233,11 @@ def test_a_retired_entry_stays_reachable_and_points_to_its_replacement(handbook)
     assert "Retired entry" in retired and 'href="../vehicle-barriers/"' in retired
     assert "(overdue)" not in retired  # a retired entry is no longer due for review
     assert "Retired practice: Staff vetting" in re.sub(r"<[^>]+>", "", page(handbook, "whats-new")).replace("**", "")
+
+
+def test_the_default_config_for_handbooks_without_one_matches_the_repository_config():
+    """A handbook without its own mkdocs.yml gets the packaged copy: it must not lag behind
+    (a missing script there silently turns off the quiz, facets or training tools)."""
+    repository = yaml.safe_load((REPO / "mkdocs.yml").read_text("utf-8"))
+    packaged = yaml.safe_load((REPO / "generator/csbp/defaults/mkdocs.yml").read_text("utf-8"))
+    assert packaged == repository

@@ -69,3 +69,22 @@ def test_glossary_abbreviations_become_search_keywords(handbook):
     )
     hb, _ = model(handbook)
     assert "HVM" in hb.practices["vehicle-barriers"].keywords
+
+
+def test_a_spelled_out_role_or_glossary_term_anywhere_in_a_practice_gives_its_abbreviation(handbook):
+    patrols = handbook / "practices/perimeter-patrols.yaml"
+    patrols.write_text(
+        patrols.read_text().replace(
+            "Plan routes with the security officer.", "Plan routes with the Port Facility Security Officer."
+        )
+    )
+    vetting = handbook / "practices/staff-vetting.yaml"
+    vetting.write_text(
+        vetting.read_text().replace(
+            "context: Insiders can bypass every other measure.",
+            "context: Insiders can bypass every other measure, even hostile vehicle mitigations.",
+        )
+    )
+    hb, _ = model(handbook)
+    assert "PFSO" in hb.practices["perimeter-patrols"].keywords  # a role, written out in an implementation step
+    assert "HVM" not in hb.practices["staff-vetting"].keywords  # whole words only: 'mitigations' does not count

@@ -67,6 +67,8 @@ def needles_for(corpus: Corpus, excluded: list[tuple[str, str]]) -> list[Needle]
 
     Passages that also occur in a published entry are not distinctive and are left out.
     """
+    if not excluded:  # nothing to look for: skip rendering every published text (seconds on a full handbook)
+        return []
     hidden = set(excluded)
     published = normalise(
         " ".join(

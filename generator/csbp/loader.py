@@ -8,6 +8,9 @@ line and column of every value and key so later stages can point at them.
 
 from __future__ import annotations
 
+import hashlib
+import os
+import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,9 +60,16 @@ class SourceDocument:
     data: Any
     positions: dict[JsonPath, Position] = field(default_factory=dict)
     key_positions: dict[JsonPath, Position] = field(default_factory=dict)
+    digest: str = ""
+    positions_pending: bool = False  # data came from the cache: positions are read when first needed
 
     def position_of(self, json_path: JsonPath, prefer_key: bool = False) -> Position:
         """Where the value at `json_path` (or its nearest ancestor) is written."""
+        if self.positions_pending:
+            self.positions_pending = False
+            reread = load_yaml(self.path, Report())
+            if reread is not None:
+                self.positions, self.key_positions = reread.positions, reread.key_positions
         current = tuple(json_path)
         while True:
             if prefer_key and current in self.key_positions:
@@ -180,8 +190,60 @@ class _Builder:
         return result
 
 
-def load_yaml(path: Path, report: Report) -> SourceDocument | None:
-    """Parse one YAML file; on any problem, report it with its position and return None."""
+class SourceCache:
+    """Parsed data of files already read, by path and content digest, kept between builds.
+
+    A file whose bytes are unchanged is not parsed again: its data comes from here and its
+    line numbers are read only if a later stage reports a problem in it. Schema validation
+    results are kept the same way (`valid`), under a stamp of everything they depend on.
+    """
+
+    VERSION = "1"
+
+    def __init__(self) -> None:
+        self.parsed: dict[str, tuple[str, Any]] = {}
+        self.valid: dict[str, tuple[str, str, tuple[tuple[JsonPath, str], ...]]] = {}
+        self.used: set[str] = set()
+
+    def data(self, path: Path, digest: str) -> Any:
+        key = str(path)
+        self.used.add(key)
+        hit = self.parsed.get(key)
+        return hit[1] if hit and hit[0] == digest else None
+
+    def store(self, document: SourceDocument) -> None:
+        self.parsed[str(document.path)] = (document.digest, document.data)
+
+    def load(self, path: Path) -> None:
+        """Take over what an earlier build saved; an unreadable or stale file is ignored."""
+        try:
+            stamp, parsed, valid = pickle.loads(path.read_bytes())
+        except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError):
+            return
+        if stamp == _SOURCE_STAMP:
+            self.parsed.update(parsed)
+            self.valid.update(valid)
+
+    def save(self, path: Path) -> None:
+        parsed = {key: self.parsed[key] for key in self.used if key in self.parsed}
+        valid = {key: self.valid[key] for key in self.used if key in self.valid}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.tmp")
+        temporary.write_bytes(pickle.dumps((_SOURCE_STAMP, parsed, valid), protocol=pickle.HIGHEST_PROTOCOL))
+        os.replace(temporary, path)
+
+
+# Saved parses are reused only by the same loader code and YAML library.
+_SOURCE_STAMP = (
+    f"{SourceCache.VERSION}:{yaml.__version__}:{hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]}"
+)
+
+
+def load_yaml(path: Path, report: Report, cache: SourceCache | None = None) -> SourceDocument | None:
+    """Parse one YAML file; on any problem, report it with its position and return None.
+
+    With a `cache`, a file whose bytes were parsed before is not parsed again.
+    """
     document = SourceDocument(path=path, data=None)
     try:
         size = path.stat().st_size
@@ -191,7 +253,14 @@ def load_yaml(path: Path, report: Report) -> SourceDocument | None:
                 f"the file is {size:,} bytes, over the {MAX_FILE_BYTES:,}-byte limit "
                 "for an entry: shorten it or split it into several entries",
             )
-        text = _check_text(path.read_bytes())
+        raw = path.read_bytes()
+        document.digest = hashlib.sha256(raw).hexdigest()
+        if cache is not None:
+            cached = cache.data(path, document.digest)
+            if cached is not None:
+                document.data, document.positions_pending = cached, True
+                return document
+        text = _check_text(raw)
         loader = _Loader(text)
         try:
             node = loader.get_single_node()
@@ -227,4 +296,6 @@ def load_yaml(path: Path, report: Report) -> SourceDocument | None:
             f"an entry must be a mapping of fields (`title: …`, `tlp: …`), not a {type(document.data).__name__}",
         )
         return None
+    if cache is not None:
+        cache.store(document)
     return document

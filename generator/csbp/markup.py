@@ -11,10 +11,14 @@ twice: for HTML and for Markdown, so `[x](javascript:…)` in a title stays lite
 
 from __future__ import annotations
 
+import hashlib
 import html
+import os
+import pickle
 import re
 from collections.abc import Callable
 from html.parser import HTMLParser
+from pathlib import Path
 
 import markdown
 import nh3
@@ -58,6 +62,9 @@ _MARKDOWN_EXTENSIONS = [
     "sane_lists",
     "fenced_code",
 ]
+_CONVERTER = markdown.Markdown(extensions=_MARKDOWN_EXTENSIONS, output_format="html")
+# Renderings saved by a build are reused only by the same code: any change here invalidates them.
+SOURCE_STAMP = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
 _HEADING = re.compile(r"<(/?)h([1-6])\b")
 
@@ -99,11 +106,14 @@ def _outline(fragment: str) -> list[str]:
     return parser.items
 
 
-def removed_markup(text: str, tags: set[str] = ALLOWED_TAGS) -> list[str]:
-    """What the sanitiser would strip from a Markdown field (tag and attribute names), so the
-    validator can warn instead of contributor text vanishing silently."""
-    rendered = _shift_headings(markdown.markdown(text, extensions=_MARKDOWN_EXTENSIONS, output_format="html"), 2)
-    before, after = _outline(rendered), _outline(clean_html(rendered, tags))
+def _to_html(text: str, shift: int = 0) -> str:
+    """Python-Markdown on one text, with one reused converter (building a converter costs more
+    than converting a paragraph); headings shifted down by `shift` levels."""
+    return _shift_headings(_CONVERTER.reset().convert(text), shift)
+
+
+def _diff_outline(rendered: str, cleaned: str) -> list[str]:
+    before, after = _outline(rendered), _outline(cleaned)
     removed: list[str] = []
     for item in before:
         if item in after:
@@ -115,24 +125,76 @@ def removed_markup(text: str, tags: set[str] = ALLOWED_TAGS) -> list[str]:
     return removed
 
 
+class RenderCache:
+    """Each contributor Markdown text rendered once per build, and across builds when saved.
+
+    Validation needs the rendered text to warn about what the sanitiser strips; the pages need
+    the same rendering. Both read it from here, keyed by the text itself, so no text is
+    converted twice. `save` keeps only what this run used, so the file tracks the corpus.
+    """
+
+    VERSION = "1"
+
+    def __init__(self) -> None:
+        self.rendered: dict[str, tuple[str, tuple[str, ...]]] = {}
+        self.used: set[str] = set()
+
+    def get(self, text: str) -> tuple[str, tuple[str, ...]]:
+        """(sanitised HTML with headings from h3, names of what the sanitiser removed)."""
+        self.used.add(text)
+        hit = self.rendered.get(text)
+        if hit is None:
+            rendered = _to_html(text, 2)
+            cleaned = clean_html(rendered)
+            hit = self.rendered[text] = (cleaned, tuple(_diff_outline(rendered, cleaned)))
+        return hit
+
+    @staticmethod
+    def _stamp() -> str:
+        return f"{RenderCache.VERSION}:{markdown.__version__}:{getattr(nh3, '__version__', '')}:{SOURCE_STAMP}"
+
+    def load(self, path: Path) -> None:
+        """Take over renderings saved by an earlier build; an unreadable or stale file is ignored."""
+        try:
+            stamp, rendered = pickle.loads(path.read_bytes())
+        except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError):
+            return
+        if stamp == self._stamp() and isinstance(rendered, dict):
+            self.rendered.update(rendered)
+
+    def save(self, path: Path) -> None:
+        kept = {text: self.rendered[text] for text in self.used if text in self.rendered}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.tmp")
+        temporary.write_bytes(pickle.dumps((self._stamp(), kept), protocol=pickle.HIGHEST_PROTOCOL))
+        os.replace(temporary, path)
+
+
+CACHE = RenderCache()
+
+
+def removed_markup(text: str, tags: set[str] = ALLOWED_TAGS) -> list[str]:
+    """What the sanitiser would strip from a Markdown field (tag and attribute names), so the
+    validator can warn instead of contributor text vanishing silently."""
+    if tags is ALLOWED_TAGS:
+        return list(CACHE.get(text)[1])
+    rendered = _to_html(text, 2)
+    return _diff_outline(rendered, clean_html(rendered, tags))
+
+
 def _shift_headings(rendered: str, shift: int) -> str:
     return _HEADING.sub(lambda m: f"<{m[1]}h{min(int(m[2]) + shift, 6)}", rendered) if shift else rendered
 
 
-def _render(text: str, heading_shift: int) -> str:
-    rendered = markdown.markdown(text, extensions=_MARKDOWN_EXTENSIONS, output_format="html")
-    return clean_html(_shift_headings(rendered, heading_shift))
-
-
 def markdown_block(text: str, css_class: str = "csbp-prose") -> Markup:
     """A Markdown field as a sanitised raw-HTML block; its headings start at h3 below the page's h2s."""
-    body = _render(text, heading_shift=2)
+    body = CACHE.get(text)[0]
     return Markup(f'<div class="{css_class}">\n{body}\n</div>')
 
 
 def markdown_inline(text: str) -> Markup:
     """A short Markdown item (list entry, feedback) as sanitised inline HTML without its <p> wrapper."""
-    body = _render(text, heading_shift=2).strip()
+    body = CACHE.get(text)[0].strip()
     if body.startswith("<p>") and body.endswith("</p>") and body.count("<p>") == 1:
         body = body[3:-4]
     return Markup(body)
@@ -158,7 +220,7 @@ def page_markdown(text: str, rewrite_href: Callable[[str], str] | None = None) -
     everything between them becomes sanitised raw HTML. Because the engine does not
     rewrite links inside raw HTML, `rewrite_href` turns links to `.md` files into URLs.
     """
-    rendered = clean_html(markdown.markdown(text, extensions=_MARKDOWN_EXTENSIONS, output_format="html"), PAGE_TAGS)
+    rendered = clean_html(_to_html(text), PAGE_TAGS)
     if rewrite_href is not None:
         rendered = re.sub(
             r'href="([^"]*)"',

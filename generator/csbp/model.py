@@ -8,6 +8,8 @@ later stage: no page, index row, backlink, search record or export can mention i
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -189,6 +191,14 @@ class Question:
     items: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class DiscussionItem:
+    """A discussion question; `points` are for the trainer pack only."""
+
+    question: str
+    points: tuple[str, ...] = ()
+
+
 @dataclass(eq=False, repr=False)
 class Module(Entry):
     audience: list[Term] = field(default_factory=list)
@@ -199,13 +209,22 @@ class Module(Entry):
     prerequisites: list[Module] = field(default_factory=list)
     reading: list[Entry] = field(default_factory=list)
     sections: list[dict[str, str]] = field(default_factory=list)
-    discussion: list[str] = field(default_factory=list)
+    discussion: list[DiscussionItem] = field(default_factory=list)
     trainer_notes: str = ""
     scenario: dict[str, Any] | None = None
     questions: list[Question] = field(default_factory=list)
     draw: int | None = None
     required_by: list[Module] = field(default_factory=list)
     in_paths: list[LearningPath] = field(default_factory=list)
+
+    @property
+    def trainer_src(self) -> str:
+        """The trainer pack, a page of its own so the answer key is never under the learner's quiz."""
+        return f"{KIND_URL['module']}/{self.id}/trainer.md"
+
+    @property
+    def handout_src(self) -> str:
+        return f"{KIND_URL['module']}/{self.id}/handout.md"
 
 
 @dataclass(frozen=True)
@@ -252,10 +271,20 @@ class Handbook:
         return [*self.practices.values(), *self.lessons.values(), *self.modules.values(), *self.paths.values()]
 
     def practices_with(self, vocabulary: str, term_id: str) -> list[Practice]:
-        return [p for p in self.practices.values() if any(t.id == term_id for t in p.facet_terms(vocabulary))]
+        return list(self._facet_index.get((vocabulary, term_id), ()))
 
     def cell(self, pillar: str, dimension: str) -> list[Practice]:
         return [p for p in self.practices_with("pillar", pillar) if any(d.id == dimension for d in p.dimensions)]
+
+    @functools.cached_property
+    def _facet_index(self) -> dict[tuple[str, str], list[Practice]]:
+        """Practices by facet term, built once: pages ask for them thousands of times."""
+        index: dict[tuple[str, str], list[Practice]] = {}
+        for practice in self.practices.values():
+            for vocabulary, _attribute in FACETS:
+                for term in _unique(practice.facet_terms(vocabulary)):
+                    index.setdefault((vocabulary, term.id), []).append(practice)
+        return index
 
 
 def _unique(items: Iterable[Any]) -> list[Any]:
@@ -483,7 +512,12 @@ class ModelBuilder:
             pass_mark=data.get("pass_mark", 80),
             objectives=list(data["objectives"]),
             sections=list(data["sections"]),
-            discussion=list(data.get("discussion", ())),
+            discussion=[
+                DiscussionItem(item)
+                if isinstance(item, str)
+                else DiscussionItem(item["question"], tuple(item["points"]))
+                for item in data.get("discussion", ())
+            ],
             trainer_notes=data.get("trainer_notes", ""),
             scenario=data.get("scenario"),
             draw=data["quiz"].get("draw"),
@@ -519,9 +553,12 @@ class ModelBuilder:
 
 def _attach_keywords(handbook: Handbook) -> None:
     """Search keywords per practice: abbreviations of its terms, synonyms of its specific terms
-    (environment, threat, PSeMS element), and glossary abbreviations whose spelled-out form
-    appears in its title or summary (so 'HVM' finds 'Hostile vehicle mitigation')."""
+    (environment, threat, PSeMS element), and the abbreviations of glossary entries and of any
+    vocabulary term (roles included) whose spelled-out form appears anywhere in its text, so a
+    search for 'HVM' or 'PFSO' finds a practice that only writes the words out."""
     specific = {"environment", "threat", "psems"}
+    abbreviated = [t for terms in handbook.terms.values() for t in terms.values() if t.abbreviations]
+    spotter = _PhraseSpotter([entry.label for entry in handbook.glossary] + [term.label for term in abbreviated])
     for practice in handbook.practices.values():
         words: list[str] = []
         for vocabulary, _attribute in FACETS:
@@ -529,11 +566,43 @@ def _attach_keywords(handbook: Handbook) -> None:
                 words.extend(term.abbreviations)
                 if vocabulary in specific:
                     words.extend(term.synonyms)
-        text = f"{practice.title} {practice.summary}".lower()
+        parts = [practice.title, practice.summary, practice.context, practice.practice]
+        mentioned = spotter.find(" ".join(parts + practice.implementation + practice.indicators + practice.pitfalls))
         for entry in handbook.glossary:
-            if entry.label.lower() in text:
+            if _phrase_key(entry.label) in mentioned:
                 words.extend((entry.id, *entry.abbreviations, *entry.synonyms))
+        for term in abbreviated:
+            if _phrase_key(term.label) in mentioned:
+                words.extend(term.abbreviations)
         practice.keywords = sorted(dict.fromkeys(words), key=str.lower)
+
+
+_WORD = re.compile(r"\w+")
+
+
+def _phrase_key(label: str) -> str:
+    return " ".join(_WORD.findall(label.lower()))
+
+
+class _PhraseSpotter:
+    """Which of many labels a text mentions as whole words ('port facility' is not in 'airport
+    facility'), in one pass over the text's words rather than one regex per label."""
+
+    def __init__(self, labels: Iterable[str]) -> None:
+        self.phrases = {key for key in map(_phrase_key, labels) if key}
+        self.first_words = {phrase.split(" ", 1)[0] for phrase in self.phrases}
+        self.lengths = sorted({phrase.count(" ") + 1 for phrase in self.phrases})
+
+    def find(self, text: str) -> set[str]:
+        words = _WORD.findall(text.lower())
+        found: set[str] = set()
+        for start, word in enumerate(words):
+            if word in self.first_words:
+                for length in self.lengths:
+                    phrase = " ".join(words[start : start + length])
+                    if phrase in self.phrases:
+                        found.add(phrase)
+        return found
 
 
 def build_model(corpus: Corpus, audience: str, today: dt.date, report: Report) -> Handbook:

@@ -11,13 +11,41 @@ import os
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from csbp import markup
 from csbp.config import HandbookPaths
 from csbp.diagnostics import Report
 from csbp.docs_tree import WriteStats, write_tree
+from csbp.loader import SourceCache
 from csbp.model import Handbook, build_model
 from csbp.render import DocsTree, render_handbook
-from csbp.validate import Corpus, SchemaSet, validate_handbook
+from csbp.validate import Corpus, SchemaSet, load_sources, validate_sources
+
+# Parsed files, validation results and rendered Markdown, kept for the life of the process
+# (`csbp serve` regenerates after every edit) and saved under build/.cache by every write.
+SOURCES = SourceCache()
+_CACHES_READ: set[str] = set()
+
+
+def _cache_dir(paths: HandbookPaths) -> Path:
+    return paths.root / "build" / ".cache"
+
+
+def read_caches(paths: HandbookPaths) -> None:
+    """Take over what the last build of this handbook saved (once per process and handbook)."""
+    if os.environ.get("CSBP_NO_CACHE") or str(paths.root) in _CACHES_READ:
+        return
+    _CACHES_READ.add(str(paths.root))
+    SOURCES.load(_cache_dir(paths) / "sources.pickle")
+    markup.CACHE.load(_cache_dir(paths) / "markdown.pickle")
+
+
+def save_caches(paths: HandbookPaths) -> None:
+    if os.environ.get("CSBP_NO_CACHE"):
+        return
+    SOURCES.save(_cache_dir(paths) / "sources.pickle")
+    markup.CACHE.save(_cache_dir(paths) / "markdown.pickle")
 
 
 def build_date() -> dt.date:
@@ -54,7 +82,12 @@ def print_report(report: Report, paths: HandbookPaths) -> None:
 def validate(
     paths: HandbookPaths, report: Report, progress: Progress, schemas: SchemaSet | None = None
 ) -> Corpus | None:
-    corpus = validate_handbook(paths, report, build_date(), schemas)
+    """Load (stage 1) and validate (stage 2); files unchanged since the last run are not parsed again."""
+    read_caches(paths)
+    sources = load_sources(paths, report, SOURCES)
+    loaded = sum(len(docs) for docs in sources.entries.values())
+    progress.step("load", f"{loaded} entry files parsed or taken from the cache")
+    corpus = validate_sources(sources, report, build_date(), schemas, SOURCES)
     count = sum(len(docs) for docs in corpus.documents.values()) if corpus else 0
     progress.step("validate", f"{count} valid entries, {len(report.errors)} error(s)")
     return corpus
@@ -98,5 +131,6 @@ def generate(
     if report.errors:  # e.g. a broken link in a hand-written page: keep the last good tree
         return Generated(handbook, tree, WriteStats())
     stats = write_tree(tree, paths, audience, offline)
+    save_caches(paths)
     progress.step("write", f"{len(stats.written)} written, {stats.unchanged} unchanged, {len(stats.removed)} removed")
     return Generated(handbook, tree, stats)

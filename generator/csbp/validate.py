@@ -10,6 +10,8 @@ the whole handbook so every problem is reported in one pass.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
 import json
 import re
 from collections.abc import Iterator, Mapping
@@ -23,7 +25,8 @@ from referencing import Registry, Resource
 
 from csbp.config import SCHEMA_DIR, HandbookPaths
 from csbp.diagnostics import Report, choices_hint, did_you_mean
-from csbp.loader import JsonPath, SourceDocument, load_yaml
+from csbp.loader import JsonPath, SourceCache, SourceDocument, load_yaml
+from csbp.markup import SOURCE_STAMP as MARKUP_STAMP
 from csbp.markup import removed_markup
 
 ID_PATTERN = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -81,6 +84,10 @@ class SchemaSet:
         self.registry: Registry = Registry().with_resources(
             (f"{name}.schema.json", Resource.from_contents(schema)) for name, schema in self.schemas.items()
         )
+        # What a cached "this file is schema-valid" depends on, besides the file and the vocabularies.
+        self.stamp = hashlib.sha256(
+            json.dumps(self.schemas, sort_keys=True).encode() + Path(__file__).read_bytes() + MARKUP_STAMP.encode()
+        ).hexdigest()[:24]
 
     def validator(self, kind: str, vocabularies: Mapping[str, Vocabulary] | None = None) -> Draft202012Validator:
         vocabularies = vocabularies or {}
@@ -263,9 +270,16 @@ def _leaf_errors(errors: Iterator[ValidationError]) -> Iterator[ValidationError]
 
 
 def validate_schema(
-    schemas: SchemaSet, validator: Draft202012Validator, document: SourceDocument, report: Report
+    schemas: SchemaSet,
+    validator: Draft202012Validator,
+    document: SourceDocument,
+    report: Report,
+    warnings: list[tuple[JsonPath, str]] | None = None,
 ) -> bool:
-    """Validate one document against its kind's schema; report every error. True if clean."""
+    """Validate one document against its kind's schema; report every error. True if clean.
+
+    Warnings are also appended to `warnings`, so a cached result can report them again.
+    """
     writer = SchemaErrorWriter(schemas, document, report)
     found = sorted(
         _leaf_errors(validator.iter_errors(document.data)),
@@ -275,7 +289,10 @@ def validate_schema(
     for error in found:
         if error.validator in WARNING_KEYWORDS:
             path = tuple(error.absolute_path)
-            report.warning(document.path, document.position_of(path), f"field '{format_field(path)}': {error.message}")
+            message = f"field '{format_field(path)}': {error.message}"
+            report.warning(document.path, document.position_of(path), message)
+            if warnings is not None:
+                warnings.append((path, message))
         else:
             writer.write(error)
     return not errors
@@ -321,6 +338,7 @@ class CrossChecker:
         self.corpus = corpus
         self.report = report
         self.today = today
+        self._known: dict[tuple[str, ...], set[str]] = {}  # ids by kinds linked to, built once
 
     def run(self) -> None:
         self._unique_ids()
@@ -334,7 +352,9 @@ class CrossChecker:
         self.report.error(document.path, document.position_of(path), message)
 
     def _link(self, document: SourceDocument, path: JsonPath, target: str, kinds: tuple[str, ...]) -> None:
-        known = set().union(*(self.corpus.ids(kind) for kind in kinds))
+        known = self._known.get(kinds)
+        if known is None:
+            known = self._known[kinds] = set().union(*(self.corpus.ids(kind) for kind in kinds))
         if target in known:
             return
         names = " or ".join(f"{kind}" for kind in kinds)
@@ -526,31 +546,26 @@ def add_months(date: dt.date, months: int) -> dt.date:
     raise AssertionError("unreachable")
 
 
-def validate_handbook(
-    paths: HandbookPaths, report: Report, today: dt.date, schemas: SchemaSet | None = None
-) -> Corpus | None:
-    """Load and validate every file of a handbook; None if the vocabularies themselves are broken.
+@dataclass
+class Sources:
+    """Every parsed file of a handbook, before schema validation."""
 
-    Entries with errors are left out of the corpus (after being reported) so that one
-    broken file does not hide the problems of the others.
-    """
-    schemas = schemas or SchemaSet()
-    vocabulary_doc = load_yaml(paths.vocabularies, report) if paths.vocabularies.is_file() else None
-    if vocabulary_doc is None:
-        if not paths.vocabularies.is_file():
-            report.error(
-                paths.vocabularies,
-                None,
-                "the vocabularies file is missing: every handbook needs "
-                "content/vocabularies.yaml defining its controlled terms",
-            )
-        return None
-    if not validate_schema(schemas, schemas.validator("vocabularies"), vocabulary_doc, report):
-        return None
-    vocabularies = read_vocabularies(vocabulary_doc)
-    documents: dict[str, dict[str, SourceDocument]] = {kind: {} for kind in KINDS}
+    vocabularies: SourceDocument | None
+    entries: dict[str, list[SourceDocument]]
+
+
+def load_sources(paths: HandbookPaths, report: Report, cache: SourceCache | None = None) -> Sources:
+    """Stage 1: parse the vocabularies and every entry file (unchanged files come from `cache`)."""
+    vocabulary_doc = load_yaml(paths.vocabularies, report, cache) if paths.vocabularies.is_file() else None
+    if vocabulary_doc is None and not paths.vocabularies.is_file():
+        report.error(
+            paths.vocabularies,
+            None,
+            "the vocabularies file is missing: every handbook needs "
+            "content/vocabularies.yaml defining its controlled terms",
+        )
+    entries: dict[str, list[SourceDocument]] = {kind: [] for kind in KINDS}
     for kind in KINDS:
-        validator = schemas.validator(kind, vocabularies)
         for stray in paths.stray_files(kind):
             report.error(
                 stray,
@@ -561,9 +576,68 @@ def validate_handbook(
         for path in paths.entry_files(kind):
             if not check_file_name(path, report):
                 continue
-            document = load_yaml(path, report)
-            if document is not None and validate_schema(schemas, validator, document, report):
-                documents[kind][path.stem] = document
+            document = load_yaml(path, report, cache)
+            if document is not None:
+                entries[kind].append(document)
+    return Sources(vocabulary_doc, entries)
+
+
+@functools.cache
+def default_schemas() -> SchemaSet:
+    """The shipped schemas, read and compiled once per process."""
+    return SchemaSet()
+
+
+def validate_sources(
+    sources: Sources,
+    report: Report,
+    today: dt.date,
+    schemas: SchemaSet | None = None,
+    cache: SourceCache | None = None,
+) -> Corpus | None:
+    """Stage 2: schema-validate every parsed file, then run the cross-entry rules.
+
+    Entries with errors are left out of the corpus (after being reported) so that one
+    broken file does not hide the problems of the others. A file that passed before with
+    the same bytes, schemas and vocabularies is not validated again: its warnings are
+    repeated from `cache`.
+    """
+    schemas = schemas or default_schemas()
+    vocabulary_doc = sources.vocabularies
+    if vocabulary_doc is None:
+        return None
+    if not validate_schema(schemas, schemas.validator("vocabularies"), vocabulary_doc, report):
+        return None
+    vocabularies = read_vocabularies(vocabulary_doc)
+    stamp = f"{schemas.stamp}:{vocabulary_doc.digest}"
+    documents: dict[str, dict[str, SourceDocument]] = {kind: {} for kind in KINDS}
+    for kind in KINDS:
+        validator = None
+        for document in sources.entries[kind]:
+            key = str(document.path)
+            known = cache.valid.get(key) if cache is not None else None
+            if known is not None and known[:2] == (document.digest, stamp):
+                for path, message in known[2]:
+                    report.warning(document.path, document.position_of(path), message)
+                documents[kind][document.path.stem] = document
+                continue
+            validator = validator or schemas.validator(kind, vocabularies)
+            warnings: list[tuple[JsonPath, str]] = []
+            if validate_schema(schemas, validator, document, report, warnings):
+                documents[kind][document.path.stem] = document
+                if cache is not None:
+                    cache.valid[key] = (document.digest, stamp, tuple(warnings))
     corpus = Corpus(vocabularies, vocabulary_doc.data.get("glossary", {}), documents)
     CrossChecker(corpus, report, today).run()
     return corpus
+
+
+def validate_handbook(
+    paths: HandbookPaths,
+    report: Report,
+    today: dt.date,
+    schemas: SchemaSet | None = None,
+    cache: SourceCache | None = None,
+) -> Corpus | None:
+    """Load and validate every file of a handbook; None if the vocabularies themselves are broken."""
+    return validate_sources(load_sources(paths, report, cache), report, today, schemas, cache)

@@ -17,7 +17,7 @@
   const forbidden = 'script, iframe, frame, frameset, object, embed, style, link, meta, base, svg, math, template,'
     + ' img, video, audio, source, textarea, select, marquee, isindex, form, input, button, [style]';
   for (const el of content.querySelectorAll(forbidden)) {
-    if (!el.closest('.csbp-quiz') || !['FORM', 'INPUT', 'BUTTON', 'SELECT'].includes(el.tagName)) bad.push(`${el.tagName} in content`);
+    if (!el.closest('.csbp-quiz, .csbp-tool, .csbp-filter') || !['FORM', 'INPUT', 'BUTTON', 'SELECT'].includes(el.tagName)) bad.push(`${el.tagName} in content`);
   }
   for (const a of content.querySelectorAll('a[href^="http"]')) {
     if (a.host !== location.host && !/noopener/.test(a.rel)) bad.push(`external link without noopener: ${a.href}`);

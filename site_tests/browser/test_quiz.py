@@ -6,6 +6,8 @@ import re
 
 import pytest
 
+from site_tests.browser.accessibility import wcag_violations
+
 pytestmark = pytest.mark.browser
 
 MODULE = "modules/frontage-basics/"
@@ -23,14 +25,6 @@ def answer_ordering(page, qid: str, correctly: bool = True) -> None:
         rank = int(item.get_attribute("data-rank"))
         position = rank + 1 if correctly else count - rank
         item.locator("select").select_option(str(position))
-
-
-def wcag_violations(page) -> list[str]:
-    from axe_playwright_python.sync_playwright import Axe
-
-    options = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
-    results = Axe().run(page, options=options)
-    return [f"{v['id']}: {[n['target'] for n in v['nodes']][:3]}" for v in results.response["violations"]]
 
 
 def test_a_learner_fails_reads_feedback_retries_passes_and_progress_is_kept(page, site_url):

@@ -1,4 +1,9 @@
-"""`csbp build`: validate, generate the docs tree, build `site/` with MkDocs (strict)."""
+"""`csbp build`: validate, generate the docs tree, build `site/` with MkDocs (strict).
+
+Every build also makes the offline copy (`.html` links, search that works from `file://`)
+for the same audience and publishes it in the site as a zip; `--offline` builds that copy
+itself as `site/`, to read or to host on a file share without unpacking.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +12,10 @@ import sys
 
 from csbp.config import HandbookPaths
 from csbp.diagnostics import Report
-from csbp.leakcheck import leak_report, needles_for, scan
+from csbp.leakcheck import Needle, leak_report, needles_for, scan
 from csbp.model import AUDIENCES
-from csbp.pipeline import Progress, generate, print_report, validate
-from csbp.site import SiteBuildError, build_site
+from csbp.pipeline import Generated, Progress, generate, print_report, validate
+from csbp.site import OFFLINE_ZIP, OfflinePaths, SiteBuildError, build_site
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -20,6 +25,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="public",
         help="who the site is for: public (TLP:CLEAR only, the default), community "
         "(adds TLP:GREEN) or members (adds TLP:AMBER and TLP:AMBER+STRICT)",
+    )
+    parser.add_argument(
+        "--offline",
+        action="store_true",
+        help="build site/ as the offline copy: .html links, opens from file:// with search "
+        f"(a normal build publishes this copy zipped as {OFFLINE_ZIP})",
     )
 
 
@@ -32,23 +43,45 @@ def run(args: argparse.Namespace) -> int:
         print_report(report, paths)
         print("csbp: build stopped before writing anything; the previous site/ is unchanged", file=sys.stderr)
         return 1
-    generated = generate(paths, corpus, report, progress, audience=args.audience)
+    target = OfflinePaths(paths.root) if args.offline else paths
+    generated = generate(target, corpus, report, progress, audience=args.audience, offline=args.offline)
     print_report(report, paths)
     if report.errors:
         print("csbp: build stopped; the previous site/ is unchanged", file=sys.stderr)
         return 1
-    needles = needles_for(corpus, [(e.kind, e.id) for e in generated.handbook.excluded])
+    excluded = [(e.kind, e.id) for e in generated.handbook.excluded]
+    needles: list[Needle] = []
+
+    def offline_copy() -> OfflinePaths:
+        """Write the offline copy's docs tree, for the same audience. Its warnings repeat the
+        site's, already shown; an error stops the build."""
+        copy_paths, copy_report = OfflinePaths(paths.root), Report()
+        generate(copy_paths, corpus, copy_report, Progress(quiet=True), audience=args.audience, offline=True)
+        if copy_report.errors:
+            print_report(copy_report, paths)
+            raise SiteBuildError("csbp: the offline copy could not be generated")
+        return copy_paths
+
     try:
         build_site(
-            paths, lambda site: leak_report(scan(site, needles), args.audience), generated.handbook.content_epoch()
+            target,
+            lambda site: leak_report(scan(site, needles), args.audience),
+            generated.handbook.content_epoch(),
+            offline_copy=None if args.offline else offline_copy,
+            meanwhile=lambda: needles.extend(needles_for(corpus, excluded)),  # while the engines work
         )
     except SiteBuildError as failure:
         print(str(failure), file=sys.stderr)
         print("csbp: the site engine failed; the previous site/ is unchanged", file=sys.stderr)
         return 1
-    progress.step(
-        "site",
-        f"built {paths.site_dir}; leak check passed ({len(needles)} traces of "
-        f"{len(generated.handbook.excluded)} excluded entries searched)",
-    )
+    progress.step("site", done_message(paths, generated, len(needles), args.offline))
     return 0
+
+
+def done_message(paths: HandbookPaths, generated: Generated, needles: int, offline: bool) -> str:
+    what = "the offline copy as " if offline else ""
+    extra = "" if offline else f" with {OFFLINE_ZIP}"
+    return (
+        f"built {what}{paths.site_dir}{extra}; leak check passed ({needles} traces of "
+        f"{len(generated.handbook.excluded)} excluded entries searched)"
+    )

@@ -305,7 +305,7 @@
     showProgress(document);
   }
 
-  window.csbpProgress = { read: readProgress, write: writeProgress, key: STORE_KEY };
+  window.csbpProgress = { read: readProgress, write: writeProgress, show: showProgress, key: STORE_KEY };
 
   if (typeof window.document$ !== "undefined" && window.document$.subscribe) {
     window.document$.subscribe(init);

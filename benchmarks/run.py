@@ -1,0 +1,368 @@
+"""The performance benchmark: synthetic handbooks of N entries, timed stage by stage.
+
+For each N this writes a synthetic handbook (benchmarks/synth.py) and measures the generator
+stages (cold and with build/.cache), one-entry regeneration, the full `csbp build`, a plain
+`mkdocs build` of the same generated Markdown with a minimal configuration, peak memory,
+site, page and search-index sizes. It prints a table with each target beside its figure and
+writes every figure as JSON.
+
+    .venv/bin/python benchmarks/run.py --sizes 100,1000,5000 --json benchmarks/out/results.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import synth
+
+PYTHON = sys.executable
+TARGETS = {
+    "generator_s_at_1000": 0.5,
+    "build_ratio_at_1000": 1.3,
+    "build_s_at_5000": 60.0,
+    "peak_mb_at_5000": 1024.0,
+    "practice_page_drift": 0.10,
+    "one_change_ms": 50.0,
+    "search_first_result_gzip_mb": 1.0,
+}
+
+
+# --- child: the generator stages, in a process of their own so the in-memory caches start empty ---
+
+
+def stage_child(root: Path, change: bool) -> dict[str, Any]:
+    from csbp.config import HandbookPaths
+    from csbp.diagnostics import Report
+    from csbp.pipeline import Progress, generate, validate
+
+    paths = HandbookPaths.at(root)
+    report, progress = Report(), Progress(quiet=True)
+    started = time.perf_counter()
+    corpus = validate(paths, report, progress)
+    assert corpus is not None and not report.errors, [d.format(root) for d in report.errors]
+    generated = generate(paths, corpus, report, progress)
+    result: dict[str, Any] = {
+        "stages_s": dict(progress.timings),
+        "generator_s": time.perf_counter() - started,
+        "pages": len(generated.tree.pages),
+        "written": len(generated.stats.written),
+    }
+    if change:
+        result["one_change"] = one_change(paths, generated)
+    return result
+
+
+def one_change(paths: Any, before: Any) -> dict[str, Any]:
+    """Change one practice's summary and regenerate as `csbp serve` does; then put it back."""
+    from csbp.diagnostics import Report
+    from csbp.pipeline import Progress, generate, validate
+
+    practice = sorted(before.handbook.practices)[len(before.handbook.practices) // 2]
+    source = paths.root / "practices" / f"{practice}.yaml"
+    original = source.read_text("utf-8")
+    data = yaml.safe_load(original)
+    data["summary"] = data["summary"].rstrip(".") + " and record every exception."
+    source.write_text(yaml.dump(data, Dumper=synth._Dumper, sort_keys=False, allow_unicode=True, width=100), "utf-8")
+    try:
+        report, progress = Report(), Progress(quiet=True)
+        started = time.perf_counter()
+        corpus = validate(paths, report, progress)
+        generated = generate(paths, corpus, report, progress)
+        elapsed = time.perf_counter() - started
+    finally:
+        source.write_text(original, "utf-8")
+    return {
+        "entry": practice,
+        "ms": elapsed * 1000,
+        "stages_ms": {k: v * 1000 for k, v in progress.timings.items()},
+        "rewritten": generated.stats.written,
+    }
+
+
+# --- parent: processes, memory, sizes ---
+
+
+def _descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(children.get(current, []))
+    return found
+
+
+def _rss_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def timed(command: list[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run a command; wall time and the peak of the summed RSS of it and all its descendants."""
+    environment = {**os.environ, "NO_MKDOCS_2_WARNING": "1", **(env or {})}
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    peak = [0]
+
+    def sample() -> None:
+        while process.poll() is None:
+            peak[0] = max(peak[0], sum(_rss_kb(pid) for pid in _descendants(process.pid)))
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    output = process.communicate()[0].decode("utf-8", "replace")
+    elapsed = time.perf_counter() - started
+    sampler.join()
+    if process.returncode != 0:
+        raise SystemExit(f"failed ({process.returncode}): {' '.join(command)}\n{output[-4000:]}")
+    return {"s": elapsed, "peak_mb": peak[0] / 1024, "output": output}
+
+
+def plain_config(root: Path, site: Path) -> Path:
+    """Minimal MkDocs config for the same Markdown: Material, search, the handbook's Markdown extensions."""
+    own = yaml.safe_load((root / "mkdocs.yml").read_text("utf-8"))
+    config = {
+        "site_name": "Plain baseline",
+        "docs_dir": str(root / "build" / "docs"),
+        "site_dir": str(site),
+        "theme": {"name": "material"},
+        "plugins": ["search"],
+        "markdown_extensions": own.get("markdown_extensions", []),
+    }
+    path = root.parent / f"plain-{root.name}.yml"
+    path.write_text(yaml.safe_dump(config), "utf-8")
+    return path
+
+
+def _gz(data: bytes) -> int:
+    return len(gzip.compress(data, 6))
+
+
+def search_download(site: Path) -> dict[str, int]:
+    """What a browser fetches before it can show a search result: the home page, its CSS and
+    scripts, the search worker and the search index (raw and gzip-compressed bytes)."""
+    home = (site / "index.html").read_bytes()
+    files = [site / "index.html"]
+    for ref in re.findall(rb'<(?:link[^>]+rel="stylesheet"[^>]+href|script[^>]+src)="([^"]+)"', home):
+        target = (site / ref.decode().split("?")[0].split("#")[0]).resolve()
+        if target.is_file() and site.resolve() in target.parents:
+            files.append(target)
+    files += sorted((site / "assets" / "javascripts" / "workers").glob("search.*.js"))
+    index = site / "search" / "search_index.json"
+    files.append(index)
+    raw = sum(f.stat().st_size for f in files)
+    zipped = sum(_gz(f.read_bytes()) for f in files)
+    return {"raw": raw, "gzip": zipped, "index_raw": index.stat().st_size, "index_gzip": _gz(index.read_bytes())}
+
+
+def site_figures(site: Path, entries: int) -> dict[str, Any]:
+    files = [p for p in site.rglob("*") if p.is_file()]
+    html = [p.stat().st_size for p in files if p.suffix == ".html"]
+    practice_sizes = [p.stat().st_size for p in (site / "practices").glob("*/index.html")]
+    largest = max((p for p in files if p.suffix == ".html"), key=lambda p: p.stat().st_size)
+    search = search_download(site)
+    return {
+        "site_mb": sum(p.stat().st_size for p in files) / 1e6,
+        "files": len(files),
+        "html_pages": len(html),
+        "html_median_kb": statistics.median(html) / 1000,
+        "html_largest_kb": max(html) / 1000,
+        "html_largest_page": largest.relative_to(site).as_posix(),
+        "practice_page_median_kb": statistics.median(practice_sizes) / 1000 if practice_sizes else 0,
+        "search_index_kb": search["index_raw"] / 1000,
+        "search_index_bytes_per_entry": search["index_raw"] / entries,
+        "search_first_result_kb": search["raw"] / 1000,
+        "search_first_result_gzip_kb": search["gzip"] / 1000,
+    }
+
+
+def measure(n: int, workdir: Path, seed: int) -> dict[str, Any]:
+    root = workdir / f"handbook-{n}"
+    plan = synth.write_handbook(n, root, seed)
+    child = [PYTHON, str(Path(__file__).resolve()), "--stage-child", str(root)]
+    cold = json.loads(timed(child)["output"].strip().splitlines()[-1])
+    warm = json.loads(timed([*child, "--change"])["output"].strip().splitlines()[-1])
+    shutil.rmtree(root / "build", ignore_errors=True)  # the full build starts cold, as in CI
+    build = timed([PYTHON, "-m", "csbp", "build", "--root", str(root), "--quiet"])
+    plain_site = workdir / f"plain-site-{n}"
+    plain = timed([PYTHON, "-m", "mkdocs", "build", "--clean", "-q", "-f", str(plain_config(root, plain_site))])
+    result = {
+        "n": plan.total,
+        "kinds": {
+            "practices": len(plan.practices),
+            "lessons": len(plan.lessons),
+            "modules": len(plan.modules),
+            "paths": len(plan.paths),
+        },
+        "generator_cold": cold,
+        "generator_warm": {k: v for k, v in warm.items() if k != "one_change"},
+        "entries_per_s_cold": plan.total / cold["generator_s"],
+        "entries_per_s_warm": plan.total / warm["generator_s"],
+        "one_change": warm["one_change"],
+        "build_s": build["s"],
+        "build_peak_mb": build["peak_mb"],
+        "plain_mkdocs_s": plain["s"],
+        "plain_mkdocs_peak_mb": plain["peak_mb"],
+        "build_ratio": build["s"] / plain["s"],
+        **site_figures(root / "site", plan.total),
+    }
+    shutil.rmtree(plain_site, ignore_errors=True)
+    return result
+
+
+def verdicts(results: list[dict[str, Any]]) -> list[tuple[str, str, str, bool]]:
+    """(target, figure, limit, passed) for each target the measured sizes allow judging."""
+    by_n = {r["n"]: r for r in results}
+    rows: list[tuple[str, str, str, bool]] = []
+    near = min(by_n, key=lambda n: abs(n - 1000))
+    top, bottom = max(by_n), min(by_n)
+    r = by_n[near]
+    rows.append(
+        (
+            f"generator stage, {near} entries (warm; cold {r['generator_cold']['generator_s']:.2f} s)",
+            f"{r['generator_warm']['generator_s']:.2f} s",
+            f"< {TARGETS['generator_s_at_1000']} s",
+            r["generator_warm"]["generator_s"] < TARGETS["generator_s_at_1000"],
+        )
+    )
+    rows.append(
+        (
+            f"csbp build / plain mkdocs, {near} entries",
+            f"{r['build_ratio']:.2f}x ({r['build_s']:.1f} s / {r['plain_mkdocs_s']:.1f} s)",
+            f"<= {TARGETS['build_ratio_at_1000']}x",
+            r["build_ratio"] <= TARGETS["build_ratio_at_1000"],
+        )
+    )
+    t = by_n[top]
+    rows.append(
+        (f"build time, {top} entries", f"{t['build_s']:.1f} s", "< 60 s", t["build_s"] < TARGETS["build_s_at_5000"])
+    )
+    rows.append(
+        (
+            f"peak memory of the build, {top} entries",
+            f"{t['build_peak_mb']:.0f} MB",
+            "< 1024 MB",
+            t["build_peak_mb"] < TARGETS["peak_mb_at_5000"],
+        )
+    )
+    low, high = by_n[bottom]["practice_page_median_kb"], t["practice_page_median_kb"]
+    drift = abs(high - low) / low if low else 0.0
+    rows.append(
+        (
+            f"practice page, {bottom} vs {top} entries",
+            f"{low:.1f} KB vs {high:.1f} KB ({drift:+.1%})",
+            "within 10%",
+            drift <= TARGETS["practice_page_drift"],
+        )
+    )
+    for n in sorted(by_n):
+        change = by_n[n]["one_change"]
+        rows.append(
+            (
+                f"one-entry change, {n} entries ({len(change['rewritten'])} files rewritten)",
+                f"{change['ms']:.0f} ms",
+                f"< {TARGETS['one_change_ms']:.0f} ms",
+                change["ms"] < TARGETS["one_change_ms"],
+            )
+        )
+    rows.append(
+        (
+            f"download before first search result, {top} entries",
+            f"{t['search_first_result_gzip_kb']:.0f} KB gzip ({t['search_first_result_kb']:.0f} KB raw)",
+            "< 1024 KB gzip",
+            t["search_first_result_gzip_kb"] < TARGETS["search_first_result_gzip_mb"] * 1024,
+        )
+    )
+    return rows
+
+
+def print_report(results: list[dict[str, Any]]) -> list[tuple[str, str, str, bool]]:
+    header = (
+        f"{'N':>6} {'gen cold s':>10} {'gen warm s':>10} {'entries/s':>10} {'change ms':>9} {'build s':>8} "
+        f"{'mkdocs s':>8} {'ratio':>6} {'peak MB':>8} {'site MB':>8} {'html med KB':>11} {'html max KB':>11} "
+        f"{'practice KB':>11} {'idx B/entry':>11} {'search KB gz':>12}"
+    )
+    print(header)
+    for r in results:
+        print(
+            f"{r['n']:>6} {r['generator_cold']['generator_s']:>10.2f} {r['generator_warm']['generator_s']:>10.2f} "
+            f"{r['entries_per_s_cold']:>10.0f} {r['one_change']['ms']:>9.0f} {r['build_s']:>8.1f} "
+            f"{r['plain_mkdocs_s']:>8.1f} {r['build_ratio']:>6.2f} {r['build_peak_mb']:>8.0f} {r['site_mb']:>8.1f} "
+            f"{r['html_median_kb']:>11.1f} {r['html_largest_kb']:>11.1f} {r['practice_page_median_kb']:>11.1f} "
+            f"{r['search_index_bytes_per_entry']:>11.0f} {r['search_first_result_gzip_kb']:>12.0f}"
+        )
+    print("\nGenerator stages, cold (s):")
+    for r in results:
+        stages = "  ".join(f"{k} {v:.3f}" for k, v in r["generator_cold"]["stages_s"].items())
+        print(f"{r['n']:>6}: {stages}")
+    rows = verdicts(results)
+    print(f"\n{'target':<72} {'measured':<34} {'limit':<16} result")
+    for name, figure, limit, passed in rows:
+        print(f"{name:<72} {figure:<34} {limit:<16} {'PASS' if passed else 'FAIL'}")
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="100,1000,5000", help="comma-separated entry counts")
+    parser.add_argument("--json", type=Path, help="write every figure to this file")
+    parser.add_argument("--workdir", type=Path, help="where to write the handbooks (default: a temporary directory)")
+    parser.add_argument("--seed", type=int, default=8)
+    parser.add_argument("--strict", action="store_true", help="exit 1 if a target fails")
+    parser.add_argument("--stage-child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--change", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.stage_child:
+        print(json.dumps(stage_child(args.stage_child, args.change)))
+        return 0
+    sizes = [int(size) for size in args.sizes.split(",") if size.strip()]
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="csbp-bench-"))
+    results = []
+    for n in sizes:
+        print(f"benchmark: {n} entries in {workdir} …", file=sys.stderr, flush=True)
+        results.append(measure(n, workdir, args.seed))
+    rows = print_report(results)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        payload = {
+            "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+            "targets": TARGETS,
+            "results": results,
+            "verdicts": [{"target": t, "measured": m, "limit": lim, "passed": p} for t, m, lim, p in rows],
+        }
+        args.json.write_text(json.dumps(payload, indent=2), "utf-8")
+    if not args.workdir:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 1 if args.strict and not all(row[3] for row in rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

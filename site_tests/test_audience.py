@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 import shutil
 import zipfile
 
@@ -15,6 +16,7 @@ LEVELS = {
     "community": {"TLP:CLEAR", "TLP:GREEN"},
     "members": {"TLP:CLEAR", "TLP:GREEN", "TLP:AMBER", "TLP:AMBER+STRICT"},
 }
+MARKED_MODULE = ("green-liaison-module", "TLP:GREEN", "Community liaison drill module")
 MARKED = {  # id -> (marking, title)
     "green-sharing-practice": ("TLP:GREEN", "Community-only sharing arrangement"),
     "amber-members-practice": ("TLP:AMBER", "Members-only berth liaison arrangement"),
@@ -23,22 +25,28 @@ MARKED = {  # id -> (marking, title)
 }
 
 
+def unpacked(name: str, data: bytes) -> bytes:
+    """The bytes of a file with gzip and zip members unpacked, zips inside zips included."""
+    if name.endswith(".gz"):
+        return gzip.decompress(data)
+    if name.endswith(".zip"):
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return b"\n".join(unpacked(member, archive.read(member)) for member in archive.namelist())
+    return data
+
+
 def every_output_byte(site):
-    """All bytes of the site, with gzip and zip members unpacked."""
+    """All bytes of the site: pages, search index, sitemap, quiz exports and the offline zip."""
     for path in sorted(p for p in site.rglob("*") if p.is_file()):
-        data = path.read_bytes()
-        if path.suffix == ".gz":
-            data = gzip.decompress(data)
-        if path.suffix == ".zip":
-            with zipfile.ZipFile(path) as archive:
-                data = b"".join(archive.read(name) for name in archive.namelist())
-        yield path, data
+        yield path, unpacked(path.name, path.read_bytes())
 
 
 @pytest.fixture
 def marked_handbook(handbook):
     for path in (FIXTURES / "markings").glob("*.yaml"):
         shutil.copy(path, handbook / "practices" / path.name)
+    for path in (FIXTURES / "markings/modules").glob("*.yaml"):
+        shutil.copy(path, handbook / "content/modules" / path.name)
     return handbook
 
 
@@ -53,6 +61,12 @@ def test_each_audience_contains_exactly_its_markings(marked_handbook, audience):
         assert (site / "practices" / entry_id / "index.html").exists() == allowed, entry_id
         for needle in (entry_id, title, f"Distinctive context of the {entry_id} fixture"):
             assert (needle.encode() in blob) == allowed, (audience, needle)
+    module_id, marking, title = MARKED_MODULE  # its page, trainer pack, exports and offline copy
+    allowed = marking in LEVELS[audience]
+    assert (site / "modules" / module_id / "trainer/index.html").exists() == allowed
+    assert (site / "downloads" / f"{module_id}.gift").exists() == allowed
+    for needle in (module_id, title, "green liaison feedback", "Green liaison trainer notes"):
+        assert (needle.encode() in blob) == allowed, (audience, needle)
 
 
 def test_restricted_builds_carry_their_marking_on_every_page(marked_handbook):

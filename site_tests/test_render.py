@@ -30,3 +30,15 @@ def test_plain_strings_are_escaped_for_html_and_markdown_by_default():
 def test_html_filter_escapes_for_attributes_only():
     env = make_environment()
     assert env.from_string("{{ v|html }}").render(v='a "b" <c>') == "a &quot;b&quot; &lt;c&gt;"
+
+
+@pytest.mark.parametrize(("note", "ends"), [("Summary only", "Summary only."), ("Part B, 13.6.", "Part B, 13.6.")])
+def test_a_reference_note_ends_with_exactly_one_full_stop(note, ends):
+    from csbp.model import Reference, Term
+
+    env = make_environment()
+    template = env.from_string('{% import "macros.j2" as m %}{{ m.references(refs) }}')
+    kind = Term("source-type", "guidance", "Guidance", "")
+    out = template.render(refs=[Reference("A guide", "An agency", 2024, kind, None, note)])
+    line = next(line for line in out.splitlines() if line.startswith("- ")).replace("\\", "")  # unescape Markdown
+    assert line.endswith(ends) and not line.endswith("..")

@@ -26,7 +26,7 @@ from csbp.config import TEMPLATE_DIR
 from csbp.diagnostics import Report
 from csbp.exports import export_files
 from csbp.markup import markdown_block, markdown_inline, md_text, page_markdown, plain
-from csbp.model import AUDIENCE_MARKING, FACETS, Entry, Handbook, Practice
+from csbp.model import AUDIENCE_MARKING, FACETS, Entry, Handbook, Term
 
 TLP_CSS = {
     "TLP:CLEAR": "clear",
@@ -208,7 +208,7 @@ class Renderer:
             modules=modules,
             recent=_recent(hb.entries()),
         )
-        self.page("practices/index.md", "practices_index.md.j2", practices=practices)
+        self.page("practices/index.md", "practices_index.md.j2", practices=practices, filters=facet_filters(hb))
         self.page("lessons/index.md", "lessons_index.md.j2", lessons=list(reversed(lessons)))
         self.page("modules/index.md", "modules_index.md.j2", modules=modules)
         self.page("paths/index.md", "paths_index.md.j2", paths=sorted(hb.paths.values(), key=lambda p: p.title.lower()))
@@ -374,6 +374,13 @@ def render_handbook(
     return Renderer(handbook, report, pages_dir, directory_urls).render()
 
 
-def practice_facets(practice: Practice) -> dict[str, list[str]]:
-    """Facet term ids of a practice by vocabulary, for the filterable index."""
-    return {vocabulary: [t.id for t in practice.facet_terms(vocabulary)] for vocabulary, _ in FACETS}
+def facet_filters(hb: Handbook) -> list[tuple[str, list[Term]]]:
+    """(vocabulary, terms some practice carries) per facet, in vocabulary order: the filter form
+    offers only these, so no single box can empty the list."""
+    used: dict[str, set[Term]] = {vocabulary: set() for vocabulary, _ in FACETS}
+    for practice in hb.practices.values():
+        for vocabulary, _ in FACETS:
+            used[vocabulary].update(practice.facet_terms(vocabulary))
+    return [
+        (vocabulary, [t for t in hb.terms[vocabulary].values() if t in used[vocabulary]]) for vocabulary, _ in FACETS
+    ]

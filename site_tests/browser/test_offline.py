@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from site_tests.browser.test_search import search
+from site_tests.browser.test_training import answer_quiz_correctly
 
 pytestmark = pytest.mark.browser
 
@@ -80,6 +81,24 @@ def test_offline_zip_unpacked_searches_and_navigates_from_file_url(page, unpacke
     assert page.locator("h1").inner_text().rstrip("¶") == "Vehicle attack on an airport frontage"
     page.locator("a.md-tabs__link", has_text="Glossary").click()  # the site navigation works too
     page.wait_for_url(re.compile(r"/glossary\.html$"))
+    assert elsewhere == []
+    assert failed == []
+    assert page.js_errors == []
+
+
+def test_offline_copy_runs_the_quiz_keeps_progress_and_opens_an_assignment(page, unpacked_offline_copy):
+    elsewhere, failed = watch_requests(page, lambda url: url.startswith("file://"))
+    page.goto((unpacked_offline_copy / "modules" / "frontage-basics.html").as_uri())
+    answer_quiz_correctly(page)
+    assert page.locator(".csbp-quiz-result").inner_text().endswith("passed.")
+    page.goto((unpacked_offline_copy / "modules" / "index.html").as_uri())
+    row = page.locator("tr", has=page.locator('a[href="frontage-basics.html"]'))
+    assert row.locator(".csbp-progress").inner_text() == "Completed (best 100%)"
+    assignment = (unpacked_offline_copy / "training" / "assignment.html").as_uri()
+    page.goto(assignment + "?modules=frontage-basics,patrol-refresher&group=Berth%204")
+    assert page.locator(".csbp-assignment-count").inner_text() == "1 of 2 module(s) completed."
+    page.locator(".csbp-assignment-list a", has_text="Patrol refresher").click()
+    page.wait_for_url(re.compile(r"/modules/patrol-refresher\.html$"))
     assert elsewhere == []
     assert failed == []
     assert page.js_errors == []

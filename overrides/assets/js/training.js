@@ -383,7 +383,23 @@
     count();
   }
 
+  /* A print button beside the handout's print hint (the hint alone still works without script). */
+  function initPrintButtons(root) {
+    root.querySelectorAll(".csbp-print-action:not([data-enhanced])").forEach(function (hint) {
+      hint.setAttribute("data-enhanced", "");
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "md-button csbp-small-button";
+      button.textContent = "Print this handout";
+      button.addEventListener("click", function () {
+        window.print();
+      });
+      hint.insertBefore(button, hint.firstChild);
+    });
+  }
+
   function init() {
+    initPrintButtons(document);
     if (!store()) return;
     initProgressPage(document);
     initAssignPage(document);

@@ -147,8 +147,12 @@ def timed(command: list[str], cwd: Path | None = None, env: dict[str, str] | Non
 
 
 def plain_config(root: Path, site: Path) -> Path:
-    """Minimal MkDocs config for the same Markdown: Material, search, the handbook's Markdown extensions."""
+    """Minimal MkDocs config for the same Markdown: Material, search, the handbook's Markdown
+    extensions and the same nav as the generated config. Without a nav MkDocs lists every page
+    in every page's navigation, which grows quadratically (the slow case issue #8 describes)
+    and would flatter the ratio."""
     own = yaml.safe_load((root / "mkdocs.yml").read_text("utf-8"))
+    generated = yaml.safe_load((root / "build" / "mkdocs.yml").read_text("utf-8"))
     config = {
         "site_name": "Plain baseline",
         "docs_dir": str(root / "build" / "docs"),
@@ -156,6 +160,7 @@ def plain_config(root: Path, site: Path) -> Path:
         "theme": {"name": "material"},
         "plugins": ["search"],
         "markdown_extensions": own.get("markdown_extensions", []),
+        "nav": generated["nav"],
     }
     path = root.parent / f"plain-{root.name}.yml"
     path.write_text(yaml.safe_dump(config), "utf-8")

@@ -31,18 +31,45 @@ class WriteStats:
     removed: list[str] = field(default_factory=list)
 
 
+# What this process last wrote or found at each path: the very content object (pages reused from
+# the page cache are the same object) and the file's mtime and size, so an unchanged page costs a
+# stat instead of a read and compare (`csbp serve` regenerates after every edit).
+_WRITTEN: dict[Path, tuple[str | bytes, tuple[int, int]]] = {}
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        status = path.stat()
+    except OSError:
+        return None
+    return status.st_mtime_ns, status.st_size
+
+
 def write_if_changed(path: Path, content: str | bytes) -> bool:
     """Write `content` unless the file already holds exactly it; True if written."""
+    known = _WRITTEN.get(path)
+    if known is not None and known[0] is content and known[1] == _stamp(path):
+        return False
     data = content.encode("utf-8") if isinstance(content, str) else content
     try:
         if path.read_bytes() == data:
+            _remember(path, content)
             return False
     except FileNotFoundError:
         path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.tmp")
     temporary.write_bytes(data)
     os.replace(temporary, path)
+    _remember(path, content)
     return True
+
+
+def _remember(path: Path, content: str | bytes) -> None:
+    stamp = _stamp(path)
+    if stamp is not None:
+        _WRITTEN[path] = (content, stamp)
+    else:
+        _WRITTEN.pop(path, None)
 
 
 def write_docs(tree: DocsTree, docs_dir: Path) -> WriteStats:

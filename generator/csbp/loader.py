@@ -9,14 +9,13 @@ line and column of every value and key so later stages can point at them.
 from __future__ import annotations
 
 import hashlib
-import os
-import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from csbp import cachefile
 from csbp.diagnostics import Position, Report
 
 MAX_FILE_BYTES = 1_000_000
@@ -198,39 +197,77 @@ class SourceCache:
     results are kept the same way (`valid`), under a stamp of everything they depend on.
     """
 
-    VERSION = "1"
+    VERSION = "2"
 
     def __init__(self) -> None:
         self.parsed: dict[str, tuple[str, Any]] = {}
         self.valid: dict[str, tuple[str, str, tuple[tuple[JsonPath, str], ...]]] = {}
         self.used: set[str] = set()
+        self.dirty = True  # saved only when something new was read: a quiet rebuild writes nothing
 
     def data(self, path: Path, digest: str) -> Any:
         key = str(path)
-        self.used.add(key)
+        if key not in self.used:
+            self.used.add(key)
+            self.dirty = True
         hit = self.parsed.get(key)
         return hit[1] if hit and hit[0] == digest else None
 
     def store(self, document: SourceDocument) -> None:
         self.parsed[str(document.path)] = (document.digest, document.data)
+        self.dirty = True
 
     def load(self, path: Path) -> None:
-        """Take over what an earlier build saved; an unreadable or stale file is ignored."""
-        try:
-            stamp, parsed, valid = pickle.loads(path.read_bytes())
-        except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError):
+        """Take over what an earlier build saved; a missing, forged, stale or malformed file is ignored."""
+        data = cachefile.read(path, _SOURCE_STAMP)
+        if data is None:
             return
-        if stamp == _SOURCE_STAMP:
-            self.parsed.update(parsed)
-            self.valid.update(valid)
+        parsed, valid = data.get("parsed"), data.get("valid")
+        if not isinstance(parsed, dict) or not isinstance(valid, dict):
+            return
+        for key, item in parsed.items():
+            if isinstance(item, list) and len(item) == 2 and _is_digest(item[0]) and isinstance(item[1], dict):
+                self.parsed[key] = (item[0], item[1])
+        for key, item in valid.items():
+            verdict = _valid_from_json(item)
+            if verdict is not None:
+                self.valid[key] = verdict
 
     def save(self, path: Path) -> None:
-        parsed = {key: self.parsed[key] for key in self.used if key in self.parsed}
-        valid = {key: self.valid[key] for key in self.used if key in self.valid}
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.tmp")
-        temporary.write_bytes(pickle.dumps((_SOURCE_STAMP, parsed, valid), protocol=pickle.HIGHEST_PROTOCOL))
-        os.replace(temporary, path)
+        if not self.dirty:
+            return
+        self.dirty = False
+        parsed = {key: list(self.parsed[key]) for key in sorted(self.used) if key in self.parsed}
+        valid = {
+            key: [digest, stamp, [[list(where), message] for where, message in warnings]]
+            for key in sorted(self.used)
+            if key in self.valid
+            for digest, stamp, warnings in [self.valid[key]]
+        }
+        cachefile.write(path, _SOURCE_STAMP, {"parsed": parsed, "valid": valid})
+
+
+def _is_digest(value: Any) -> bool:
+    return isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+
+
+def _valid_from_json(item: Any) -> tuple[str, str, tuple[tuple[JsonPath, str], ...]] | None:
+    """A saved validation verdict [digest, stamp, [[path, message], ...]] as the cache holds it, or None."""
+    if not (isinstance(item, list) and len(item) == 3 and _is_digest(item[0]) and isinstance(item[1], str)):
+        return None
+    if not isinstance(item[2], list):
+        return None
+    warnings: list[tuple[JsonPath, str]] = []
+    for warning in item[2]:
+        if not (isinstance(warning, list) and len(warning) == 2 and isinstance(warning[1], str)):
+            return None
+        where = warning[0]
+        if not isinstance(where, list) or not all(
+            isinstance(part, str) or (isinstance(part, int) and not isinstance(part, bool)) for part in where
+        ):
+            return None
+        warnings.append((tuple(where), warning[1]))
+    return item[0], item[1], tuple(warnings)
 
 
 # Saved parses are reused only by the same loader code and YAML library.

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import html
-import os
-import pickle
 import re
 from collections.abc import Callable
 from html.parser import HTMLParser
@@ -24,6 +22,8 @@ import markdown
 import nh3
 from markdown.extensions.tables import TableExtension
 from markupsafe import Markup
+
+from csbp import cachefile
 
 ALLOWED_TAGS = {
     "a",
@@ -133,15 +133,18 @@ class RenderCache:
     converted twice. `save` keeps only what this run used, so the file tracks the corpus.
     """
 
-    VERSION = "1"
+    VERSION = "2"
 
     def __init__(self) -> None:
         self.rendered: dict[str, tuple[str, tuple[str, ...]]] = {}
         self.used: set[str] = set()
+        self.dirty = True  # saved only when a text was rendered or first used since the last save
 
     def get(self, text: str) -> tuple[str, tuple[str, ...]]:
         """(sanitised HTML with headings from h3, names of what the sanitiser removed)."""
-        self.used.add(text)
+        if text not in self.used:
+            self.used.add(text)
+            self.dirty = True
         hit = self.rendered.get(text)
         if hit is None:
             rendered = _to_html(text, 2)
@@ -154,23 +157,34 @@ class RenderCache:
         return f"{RenderCache.VERSION}:{markdown.__version__}:{getattr(nh3, '__version__', '')}:{SOURCE_STAMP}"
 
     def load(self, path: Path) -> None:
-        """Take over renderings saved by an earlier build; an unreadable or stale file is ignored."""
-        try:
-            stamp, rendered = pickle.loads(path.read_bytes())
-        except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError):
+        """Take over renderings saved by an earlier build; a missing, forged, stale or malformed file is ignored.
+
+        The file holds sanitised HTML that goes into pages as is, hence the signature check in `cachefile`.
+        """
+        data = cachefile.read(path, self._stamp())
+        rendered = data.get("rendered") if data is not None else None
+        if not isinstance(rendered, dict):
             return
-        if stamp == self._stamp() and isinstance(rendered, dict):
-            self.rendered.update(rendered)
+        for text, item in rendered.items():
+            if (
+                isinstance(item, list)
+                and len(item) == 2
+                and isinstance(item[0], str)
+                and isinstance(item[1], list)
+                and all(isinstance(name, str) for name in item[1])
+            ):
+                self.rendered[text] = (item[0], tuple(item[1]))
 
     def save(self, path: Path) -> None:
-        kept = {text: self.rendered[text] for text in self.used if text in self.rendered}
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.tmp")
-        temporary.write_bytes(pickle.dumps((self._stamp(), kept), protocol=pickle.HIGHEST_PROTOCOL))
-        os.replace(temporary, path)
+        if not self.dirty:
+            return
+        self.dirty = False
+        kept = {text: [self.rendered[text][0], list(self.rendered[text][1])] for text in sorted(self.used)}
+        cachefile.write(path, self._stamp(), {"rendered": kept})
 
 
 CACHE = RenderCache()
+_PAGE_HTML: dict[str, str] = {}  # hand-written pages, sanitised, for the life of the process (`csbp serve`)
 
 
 def removed_markup(text: str, tags: set[str] = ALLOWED_TAGS) -> list[str]:
@@ -220,7 +234,9 @@ def page_markdown(text: str, rewrite_href: Callable[[str], str] | None = None) -
     everything between them becomes sanitised raw HTML. Because the engine does not
     rewrite links inside raw HTML, `rewrite_href` turns links to `.md` files into URLs.
     """
-    rendered = clean_html(_to_html(text), PAGE_TAGS)
+    rendered = _PAGE_HTML.get(text)
+    if rendered is None:
+        rendered = _PAGE_HTML[text] = clean_html(_to_html(text), PAGE_TAGS)
     if rewrite_href is not None:
         rendered = re.sub(
             r'href="([^"]*)"',

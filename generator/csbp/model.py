@@ -559,6 +559,8 @@ def _attach_keywords(handbook: Handbook) -> None:
     specific = {"environment", "threat", "psems"}
     abbreviated = [t for terms in handbook.terms.values() for t in terms.values() if t.abbreviations]
     spotter = _PhraseSpotter([entry.label for entry in handbook.glossary] + [term.label for term in abbreviated])
+    glossary_keys = [(_phrase_key(entry.label), entry) for entry in handbook.glossary]  # once, not per practice
+    abbreviated_keys = [(_phrase_key(term.label), term) for term in abbreviated]
     for practice in handbook.practices.values():
         words: list[str] = []
         for vocabulary, _attribute in FACETS:
@@ -568,11 +570,11 @@ def _attach_keywords(handbook: Handbook) -> None:
                     words.extend(term.synonyms)
         parts = [practice.title, practice.summary, practice.context, practice.practice]
         mentioned = spotter.find(" ".join(parts + practice.implementation + practice.indicators + practice.pitfalls))
-        for entry in handbook.glossary:
-            if _phrase_key(entry.label) in mentioned:
+        for key, entry in glossary_keys:
+            if key in mentioned:
                 words.extend((entry.id, *entry.abbreviations, *entry.synonyms))
-        for term in abbreviated:
-            if _phrase_key(term.label) in mentioned:
+        for key, term in abbreviated_keys:
+            if key in mentioned:
                 words.extend(term.abbreviations)
         practice.keywords = sorted(dict.fromkeys(words), key=str.lower)
 

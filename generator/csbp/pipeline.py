@@ -7,6 +7,7 @@ see exactly the same handbook.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import sys
 import time
@@ -19,12 +20,14 @@ from csbp.diagnostics import Report
 from csbp.docs_tree import WriteStats, write_tree
 from csbp.loader import SourceCache
 from csbp.model import Handbook, build_model
+from csbp.pagecache import Fingerprints, PageCache
 from csbp.render import DocsTree, render_handbook
 from csbp.validate import Corpus, SchemaSet, load_sources, validate_sources
 
 # Parsed files, validation results and rendered Markdown, kept for the life of the process
 # (`csbp serve` regenerates after every edit) and saved under build/.cache by every write.
 SOURCES = SourceCache()
+_PAGE_CACHES: dict[str, PageCache] = {}  # by docs tree
 _CACHES_READ: set[str] = set()
 
 
@@ -37,15 +40,42 @@ def read_caches(paths: HandbookPaths) -> None:
     if os.environ.get("CSBP_NO_CACHE") or str(paths.root) in _CACHES_READ:
         return
     _CACHES_READ.add(str(paths.root))
-    SOURCES.load(_cache_dir(paths) / "sources.pickle")
-    markup.CACHE.load(_cache_dir(paths) / "markdown.pickle")
+    SOURCES.load(_cache_dir(paths) / "sources.json")
+    markup.CACHE.load(_cache_dir(paths) / "markdown.json")
 
 
 def save_caches(paths: HandbookPaths) -> None:
     if os.environ.get("CSBP_NO_CACHE"):
         return
-    SOURCES.save(_cache_dir(paths) / "sources.pickle")
-    markup.CACHE.save(_cache_dir(paths) / "markdown.pickle")
+    SOURCES.save(_cache_dir(paths) / "sources.json")
+    markup.CACHE.save(_cache_dir(paths) / "markdown.json")
+    cache = _PAGE_CACHES.get(str(paths.docs_dir))
+    if cache is not None:
+        cache.save(_page_cache_file(paths))
+
+
+def _page_cache_file(paths: HandbookPaths) -> Path:
+    """One file per docs tree (the site's and the offline copy's)."""
+    flavour = hashlib.sha256(str(paths.docs_dir.relative_to(paths.root)).encode()).hexdigest()[:12]
+    return _cache_dir(paths) / f"pages-{flavour}.json"
+
+
+def page_cache(
+    paths: HandbookPaths, corpus: Corpus, handbook: Handbook, offline: bool
+) -> tuple[Fingerprints, PageCache] | None:
+    """Fingerprints of this handbook's pages and the pages of the last run on the same docs tree."""
+    if os.environ.get("CSBP_NO_CACHE"):
+        return None
+    cache = _PAGE_CACHES.get(str(paths.docs_dir))
+    if cache is None:
+        cache = _PAGE_CACHES[str(paths.docs_dir)] = PageCache(paths.docs_dir)
+        cache.load(_page_cache_file(paths))
+    try:
+        vocabularies = hashlib.sha256(paths.vocabularies.read_bytes()).hexdigest()
+    except OSError:
+        return None
+    digests = {(kind, eid): doc.digest for kind, docs in corpus.documents.items() for eid, doc in docs.items()}
+    return Fingerprints(handbook, digests, f"{vocabularies}:{offline}"), cache
 
 
 def build_date() -> dt.date:
@@ -114,7 +144,7 @@ def render(
         "model",
         f"{len(handbook.entries())} entries for the {audience} audience, {len(handbook.excluded)} left out by marking",
     )
-    tree = render_handbook(handbook, report, paths.pages_dir, directory_urls=not offline)
+    tree = render_handbook(handbook, report, paths.pages_dir, not offline, page_cache(paths, corpus, handbook, offline))
     progress.step("render", f"{len(tree.pages)} pages")
     return handbook, tree
 

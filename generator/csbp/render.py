@@ -13,20 +13,22 @@ import html
 import json
 import posixpath
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
+from jinja2 import Environment, FileSystemBytecodeCache, FileSystemLoader, StrictUndefined, pass_context
 from markupsafe import Markup
 
+from csbp import cachefile
 from csbp.config import TEMPLATE_DIR
 from csbp.diagnostics import Report
 from csbp.exports import export_files
 from csbp.markup import markdown_block, markdown_inline, md_text, page_markdown, plain
-from csbp.model import AUDIENCE_MARKING, FACETS, Entry, Handbook, Term
+from csbp.model import AUDIENCE_MARKING, FACETS, Entry, Handbook, Module, Term
+from csbp.pagecache import Fingerprints, PageCache
 
 TLP_CSS = {
     "TLP:CLEAR": "clear",
@@ -136,6 +138,17 @@ def duration(minutes: int) -> str:
     return f"{hours} h {rest} min" if rest else f"{hours} h"
 
 
+def template_bytecode_cache() -> FileSystemBytecodeCache | None:
+    """Compiled templates, kept in the user's cache directory so a warm start does not compile them
+    again. Never under the handbook: compiled templates are code, and the handbook is untrusted."""
+    directory = cachefile.key_path().parent / "jinja"
+    try:
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError:
+        return None
+    return FileSystemBytecodeCache(str(directory))
+
+
 def make_environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(TEMPLATE_DIR)),
@@ -145,6 +158,7 @@ def make_environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         finalize=_finalize,
+        bytecode_cache=template_bytecode_cache(),
     )
     env.filters.update(
         md=markdown_block,
@@ -174,24 +188,39 @@ class Renderer:
     """Renders every page of a handbook; one method per page family."""
 
     def __init__(
-        self, handbook: Handbook, report: Report, pages_dir: Path | None = None, directory_urls: bool = True
+        self,
+        handbook: Handbook,
+        report: Report,
+        pages_dir: Path | None = None,
+        directory_urls: bool = True,
+        cache: tuple[Fingerprints, PageCache] | None = None,
     ) -> None:
         self.handbook = handbook
+        self.cache = cache
         self.report = report
         self.directory_urls = directory_urls
         self.pages_dir = pages_dir
         self.env = shared_environment()
         self.pages: dict[str, str] = {}
 
-    def page(self, src: str, template: str, **context: Any) -> None:
+    def page(self, src: str, template: str, key: Callable[[Fingerprints], str] | None = None, **context: Any) -> None:
+        """Render one page; with a cache and a `key` (its fingerprint), an unchanged page is reused."""
+        fingerprint = key(self.cache[0]) if self.cache is not None and key is not None else None
+        if fingerprint is not None and self.cache is not None:
+            hit = self.cache[1].get(src, fingerprint)
+            if hit is not None:
+                self.pages[src] = hit
+                return
         marking = AUDIENCE_MARKING[self.handbook.audience]
-        self.pages[src] = self.env.get_template(template).render(
+        text = self.pages[src] = self.env.get_template(template).render(
             page_src=src,
             handbook=self.handbook,
             audience_marking=marking,
             directory_urls=self.directory_urls,
             **context,
         )
+        if fingerprint is not None and self.cache is not None:
+            self.cache[1].put(src, fingerprint, text)
 
     def render(self) -> DocsTree:
         hb = self.handbook
@@ -207,55 +236,75 @@ class Renderer:
             lessons=lessons,
             modules=modules,
             recent=_recent(hb.entries()),
+            key=_everything,
         )
-        self.page("practices/index.md", "practices_index.md.j2", practices=practices, filters=facet_filters(hb))
-        self.page("lessons/index.md", "lessons_index.md.j2", lessons=list(reversed(lessons)))
-        self.page("modules/index.md", "modules_index.md.j2", modules=modules)
-        self.page("paths/index.md", "paths_index.md.j2", paths=sorted(hb.paths.values(), key=lambda p: p.title.lower()))
+        self.page(
+            "practices/index.md",
+            "practices_index.md.j2",
+            practices=practices,
+            filters=facet_filters(hb),
+            key=_everything,
+        )
+        self.page("lessons/index.md", "lessons_index.md.j2", lessons=list(reversed(lessons)), key=_kinds("lesson"))
+        self.page("modules/index.md", "modules_index.md.j2", modules=modules, key=_kinds("module"))
+        self.page(
+            "paths/index.md",
+            "paths_index.md.j2",
+            paths=sorted(hb.paths.values(), key=lambda p: p.title.lower()),
+            key=_kinds("path", "module"),
+        )
         for entry in hb.entries():
-            self.page(entry.src, f"{entry.kind}.md.j2", entry=entry)
+            self.page(entry.src, f"{entry.kind}.md.j2", entry=entry, key=_entry_key(entry))
         for module in modules:
-            self.page(module.trainer_src, "module_trainer.md.j2", entry=module)
-            self.page(module.handout_src, "module_handout.md.j2", entry=module)
+            self.page(module.trainer_src, "module_trainer.md.j2", entry=module, key=_entry_key(module))
+            self.page(module.handout_src, "module_handout.md.j2", entry=module, key=_entry_key(module))
         paths = sorted(hb.paths.values(), key=lambda p: p.title.lower())
-        self.page("training/progress.md", "progress.md.j2", modules=modules)
-        self.page("training/assign.md", "assign.md.j2", modules=modules, paths=paths)
-        self.page("training/assignment.md", "assignment.md.j2", modules=modules)
-        self.page("browse/index.md", "browse_index.md.j2")
+        self.page("training/progress.md", "progress.md.j2", modules=modules, key=_kinds("module", "path"))
+        self.page("training/assign.md", "assign.md.j2", modules=modules, paths=paths, key=_kinds("module", "path"))
+        self.page("training/assignment.md", "assignment.md.j2", modules=modules, key=_kinds("module", "path"))
+        self.page("browse/index.md", "browse_index.md.j2", key=_kinds())
         for vocabulary, _attribute in FACETS:
             terms = list(hb.terms[vocabulary].values())
             self.page(
-                f"browse/{vocabulary}/index.md", "vocabulary.md.j2", vocabulary=hb.vocabularies[vocabulary], terms=terms
+                f"browse/{vocabulary}/index.md",
+                "vocabulary.md.j2",
+                vocabulary=hb.vocabularies[vocabulary],
+                terms=terms,
+                key=_everything,
             )
             for term in terms:
+                listed = [p for p in practices if term in p.facet_terms(vocabulary)]
                 self.page(
                     term.src,
                     "term.md.j2",
                     term=term,
                     vocabulary=hb.vocabularies[vocabulary],
-                    practices=[p for p in practices if term in p.facet_terms(vocabulary)],
+                    practices=listed,
+                    key=_listing_key(term.src, listed),
                 )
         for pillar in hb.terms["pillar"].values():
             for dimension in hb.terms["dimension"].values():
                 in_cell = set(hb.cell(pillar.id, dimension.id))
+                listed = [p for p in practices if p in in_cell]
+                src = f"browse/matrix/{pillar.id}-{dimension.id}.md"
                 self.page(
-                    f"browse/matrix/{pillar.id}-{dimension.id}.md",
+                    src,
                     "cell.md.j2",
                     pillar=pillar,
                     dimension=dimension,
-                    practices=[p for p in practices if p in in_cell],
+                    practices=listed,
+                    key=_listing_key(src, listed),
                 )
-        self.page("glossary.md", "glossary.md.j2", entries=glossary_rows(hb))
-        self.page("whats-new.md", "whats_new.md.j2", changes=changelog(hb))
-        for name, data in export_files(hb, hb.content_epoch()).items():  # quiz exports, linked from modules
-            self.pages[f"downloads/{name}"] = data
+        self.page("glossary.md", "glossary.md.j2", entries=glossary_rows(hb), key=_kinds())
+        self.page("whats-new.md", "whats_new.md.j2", changes=changelog(hb), key=_everything)
+        self._exports(modules)
         for entry in hb.entries():
             for alias in entry.aliases:
                 alias_src = f"{posixpath.dirname(entry.src)}/{alias}/index.html"
                 target = relative_url(
                     f"{posixpath.dirname(entry.src)}/{alias}/index.md", entry.src, self.directory_urls
                 )
-                self.page(alias_src, "redirect.html.j2", entry=entry, target=target)
+                self.page(alias_src, "redirect.html.j2", entry=entry, target=target, key=_entry_key(entry))
         hand_written = self._hand_written_pages()
         nav: list[NavItem | tuple[str, list[NavItem]]] = [
             NavItem("Home", "index.md"),
@@ -275,6 +324,25 @@ class Renderer:
             NavItem("What's new", "whats-new.md"),
         ]
         return DocsTree(self.pages, nav + hand_written)
+
+    def _exports(self, modules: list[Module]) -> None:
+        """Quiz exports, linked from the module pages; with a cache, reused while no module changes."""
+        hb, epoch = self.handbook, self.handbook.content_epoch()
+        if self.cache is None:
+            for name, data in export_files(hb, epoch).items():
+                self.pages[f"downloads/{name}"] = data
+            return
+        fingerprints, cache = self.cache
+        module_keys = {m.id: fingerprints.entry(m) for m in modules}
+        key = fingerprints.listing(f"exports:{epoch}:" + ",".join(sorted(module_keys.values())), [])
+        names = [f"{m.id}{suffix}" for m in modules for suffix in (".gift", "-qti.zip")] + ["all.gift", "all-qti.zip"]
+        reused = {name: cache.get(f"downloads/{name}", key) for name in names}
+        if all(isinstance(data, bytes) for data in reused.values()):
+            self.pages.update({f"downloads/{name}": data for name, data in reused.items() if data is not None})
+            return
+        for name, data in export_files(hb, epoch, module_keys).items():
+            self.pages[f"downloads/{name}"] = data
+            cache.put(f"downloads/{name}", key, data)
 
     def _hand_written_pages(self) -> list[NavItem | tuple[str, list[NavItem]]]:
         """Hand-written pages, sanitised; nav: top-level pages under "About", folders as sections."""
@@ -317,6 +385,25 @@ class Renderer:
             return href
         url = relative_url(src, resolved, self.directory_urls)
         return url + (f"#{fragment}" if fragment else "")
+
+
+def _everything(fingerprints: Fingerprints) -> str:
+    """The key of a page that shows every entry (home, indexes, glossary, training tools)."""
+    return fingerprints.everything
+
+
+def _kinds(*kinds: str) -> Callable[[Fingerprints], str]:
+    """The key of a page that shows entries of these kinds only (none: the vocabularies only)."""
+    return lambda fingerprints: fingerprints.of_kinds(kinds)
+
+
+def _entry_key(entry: Entry) -> Callable[[Fingerprints], str]:
+    """The key of a page of one entry: the entry and the entries it links to or is linked from."""
+    return lambda fingerprints: fingerprints.entry(entry)
+
+
+def _listing_key(name: str, entries: list[Entry]) -> Callable[[Fingerprints], str]:
+    return lambda fingerprints: fingerprints.listing(name, entries)
 
 
 def _split_title(text: str, fallback: str) -> tuple[str, str]:
@@ -369,9 +456,17 @@ def glossary_rows(hb: Handbook) -> list[dict[str, Any]]:
 
 
 def render_handbook(
-    handbook: Handbook, report: Report, pages_dir: Path | None = None, directory_urls: bool = True
+    handbook: Handbook,
+    report: Report,
+    pages_dir: Path | None = None,
+    directory_urls: bool = True,
+    cache: tuple[Fingerprints, PageCache] | None = None,
 ) -> DocsTree:
-    return Renderer(handbook, report, pages_dir, directory_urls).render()
+    """Every page of the handbook; with a `cache`, pages whose fingerprint is unchanged are reused."""
+    tree = Renderer(handbook, report, pages_dir, directory_urls, cache).render()
+    if cache is not None:
+        cache[1].finish()
+    return tree
 
 
 def facet_filters(hb: Handbook) -> list[tuple[str, list[Term]]]:

@@ -25,6 +25,7 @@ from typing import IO
 
 from csbp.config import HandbookPaths
 from csbp.exports import deterministic_zip
+from csbp.searchindex import trim_search_index
 
 STAGING_PREFIX = ".site-staging-"
 RETIRED_PREFIX = ".site-previous-"
@@ -152,6 +153,7 @@ def build_site(
         if meanwhile is not None:
             meanwhile()
         log = finish_engine(engine)
+        trim_search_index(staging)  # the offline copy keeps its full index: it is read from disk
         if copy is not None:
             log += "\n" + finish_engine(copy)
             archive = staging / OFFLINE_ZIP

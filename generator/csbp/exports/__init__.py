@@ -10,8 +10,9 @@ from __future__ import annotations
 import html
 import re
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from io import BytesIO
+from typing import Any
 
 from csbp.markup import markdown_inline
 from csbp.model import Handbook, Module, Question
@@ -34,18 +35,44 @@ def explanation(question: Question) -> str:
     return plain_text(question.explanation) + learn_more(question)
 
 
-def export_files(handbook: Handbook, epoch: int) -> dict[str, bytes]:
-    """Every export file by name: `<module>.gift`, `<module>-qti.zip`, and `all.*` for every module."""
-    from csbp.exports.gift import gift_text
-    from csbp.exports.qti import qti_package
+# Per module, the export pieces made at the last build, under the fingerprint of what they depend on.
+_PIECES: dict[str, tuple[str, dict[str, Any]]] = {}
+
+
+def export_files(handbook: Handbook, epoch: int, fingerprints: Mapping[str, str] | None = None) -> dict[str, bytes]:
+    """Every export file by name: `<module>.gift`, `<module>-qti.zip`, and `all.*` for every module.
+
+    With `fingerprints` (module id -> digest of the module and the entries it links to), a
+    module whose fingerprint is unchanged since the last call is not exported again.
+    """
+    from csbp.exports.gift import gift_blocks, gift_text
+    from csbp.exports.qti import qti_items, qti_package
 
     modules = sorted(handbook.modules.values(), key=lambda m: m.id)
     files: dict[str, bytes] = {}
+    pieces: dict[str, dict[str, Any]] = {}
     for module in modules:
-        files[f"{module.id}.gift"] = gift_text([module]).encode("utf-8")
-        files[f"{module.id}-qti.zip"] = qti_package([module], epoch)
-    files["all.gift"] = gift_text(modules).encode("utf-8")
-    files["all-qti.zip"] = qti_package(modules, epoch)
+        key = f"{epoch}:{fingerprints[module.id]}" if fingerprints is not None else None
+        known = _PIECES.get(module.id)
+        if key is not None and known is not None and known[0] == key:
+            pieces[module.id] = known[1]
+        else:
+            blocks, items = gift_blocks(module), qti_items(module)
+            pieces[module.id] = {
+                "gift": gift_text([module], blocks).encode("utf-8"),
+                "qti": qti_package([module], epoch, items),
+                "blocks": blocks,
+                "items": items,
+            }
+            if key is not None:
+                _PIECES[module.id] = (key, pieces[module.id])
+        files[f"{module.id}.gift"] = pieces[module.id]["gift"]
+        files[f"{module.id}-qti.zip"] = pieces[module.id]["qti"]
+    if fingerprints is not None:
+        for stale in set(_PIECES) - set(pieces):
+            del _PIECES[stale]
+    files["all.gift"] = gift_text(modules, [block for m in modules for block in pieces[m.id]["blocks"]]).encode("utf-8")
+    files["all-qti.zip"] = qti_package(modules, epoch, [item for m in modules for item in pieces[m.id]["items"]])
     return files
 
 

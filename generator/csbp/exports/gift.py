@@ -52,9 +52,13 @@ def question_text(module: Module, question: Question) -> str:
     return "\n".join(lines)
 
 
-def gift_text(modules: Iterable[Module]) -> str:
-    blocks = ["// CSBP Handbook quiz export (Moodle GIFT). Generated: do not edit."]
-    for module in modules:
-        blocks.append(f"$CATEGORY: $course$/CSBP/{escape(module.title)}")
-        blocks += [question_text(module, q) for q in module.questions]
-    return "\n\n".join(blocks) + "\n"
+def gift_blocks(module: Module) -> list[str]:
+    """One module's part of a GIFT file: its category line and its questions."""
+    return [f"$CATEGORY: $course$/CSBP/{escape(module.title)}"] + [question_text(module, q) for q in module.questions]
+
+
+def gift_text(modules: Iterable[Module], blocks: list[str] | None = None) -> str:
+    """A GIFT file of `modules` (`blocks`: their `gift_blocks`, when already made)."""
+    if blocks is None:
+        blocks = [block for module in modules for block in gift_blocks(module)]
+    return "\n\n".join(["// CSBP Handbook quiz export (Moodle GIFT). Generated: do not edit.", *blocks]) + "\n"

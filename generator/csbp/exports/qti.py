@@ -146,13 +146,21 @@ def manifest(entries: list[tuple[Module, Question, str]]) -> bytes:
     return data
 
 
-def qti_package(modules: Iterable[Module], epoch: int) -> bytes:
-    members: list[tuple[str, bytes]] = []
-    entries: list[tuple[Module, Question, str]] = []
-    for module in modules:
-        for question in module.questions:
-            href = f"items/{item_identifier(module, question)}.xml"
-            members.append((href, assessment_item(module, question)))
-            entries.append((module, question, href))
-    members.append(("imsmanifest.xml", manifest(entries)))
+def qti_items(module: Module) -> list[tuple[Module, Question, str, bytes]]:
+    """One module's QTI items: (module, question, path in the package, item XML)."""
+    items = []
+    for question in module.questions:
+        href = f"items/{item_identifier(module, question)}.xml"
+        items.append((module, question, href, assessment_item(module, question)))
+    return items
+
+
+def qti_package(
+    modules: Iterable[Module], epoch: int, items: list[tuple[Module, Question, str, bytes]] | None = None
+) -> bytes:
+    """A QTI content package of `modules` (`items`: their `qti_items`, when already made)."""
+    if items is None:
+        items = [item for module in modules for item in qti_items(module)]
+    members = [(href, data) for _module, _question, href, data in items]
+    members.append(("imsmanifest.xml", manifest([(module, question, href) for module, question, href, _ in items])))
     return deterministic_zip(members, epoch)

@@ -108,11 +108,14 @@
     form.addEventListener("submit", function (event) {
       event.preventDefault(); /* Enter in the form must not reload the page */
     });
-    form.addEventListener("reset", function () {
-      /* the reset itself unticks the boxes after this event: apply once it has happened */
-      window.setTimeout(function () {
-        writeUrl(form, apply(form, list, count, empty));
-      }, 0);
+    form.addEventListener("reset", function (event) {
+      /* untick here rather than let the browser do it after this event, so the list, the count
+         and the URL change in the same moment as the boxes */
+      event.preventDefault();
+      form.querySelectorAll('input[type="checkbox"]').forEach(function (box) {
+        box.checked = false;
+      });
+      writeUrl(form, apply(form, list, count, empty));
     });
   }
 

@@ -1,0 +1,189 @@
+"""Build caches under build/.cache speed up rebuilds but never change what a build produces.
+
+A pull request can commit files under build/.cache, so a planted cache file must be ignored
+(no code runs, no forged HTML reaches a page) and a warm build must equal a cold one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from csbp import cachefile
+
+GENERATE = """
+import json, sys
+from pathlib import Path
+from csbp.config import HandbookPaths
+from csbp.diagnostics import Report
+from csbp.pipeline import Progress, generate, validate
+
+paths = HandbookPaths.at(Path(sys.argv[1]))
+report, progress = Report(), Progress(quiet=True)
+corpus = validate(paths, report, progress)
+assert corpus is not None and not report.errors, [d.format(paths.root) for d in report.errors]
+generated = generate(paths, corpus, report, progress)
+print(json.dumps({"written": generated.stats.written}))
+"""
+
+
+def generate(root: Path, key_dir: Path, **env: str) -> list[str]:
+    """The generator stages (no MkDocs) in a fresh process, as `csbp build` runs them; the files it wrote."""
+    environment = {**os.environ, "CSBP_CACHE_KEY_DIR": str(key_dir), **env}
+    result = subprocess.run(
+        [sys.executable, "-c", GENERATE, str(root)], capture_output=True, text=True, env=environment, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])["written"]
+
+
+def tree_bytes(root: Path) -> dict[str, bytes]:
+    docs = root / "build" / "docs"
+    return {p.relative_to(docs).as_posix(): p.read_bytes() for p in sorted(docs.rglob("*")) if p.is_file()}
+
+
+def cold_tree(root: Path, tmp_path: Path) -> dict[str, bytes]:
+    """The docs tree of a build without any cache, of a copy of the same sources."""
+    import shutil
+
+    copy = tmp_path / "cold"
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(root, copy, ignore=shutil.ignore_patterns("build"))
+    generate(copy, tmp_path / "cold-key", CSBP_NO_CACHE="1")
+    return tree_bytes(copy)
+
+
+class _Exploit:
+    def __reduce__(self):  # unpickling this would create the marker file
+        return (os.system, (f"touch {MARKER}",))
+
+
+MARKER = Path("/tmp/csbp-cache-exploit-ran")
+
+
+def _signed_wrong_shape(path: Path, stamp: str) -> None:
+    cachefile.write(path, stamp, {"parsed": [1, 2], "valid": {"x": ["a", "b"]}, "rendered": {"t": "not a pair"}})
+
+
+PLANTS = {
+    "pickle payload": lambda path, stamp: path.write_bytes(pickle.dumps(_Exploit())),
+    "binary junk": lambda path, stamp: path.write_bytes(b"\x80\x04\x00junk\xff\xfe" * 100),
+    "unsigned JSON of the wrong shape": lambda path, stamp: path.write_text(json.dumps({"stamp": stamp, "data": []})),
+    "signed JSON of the wrong shape": _signed_wrong_shape,
+    "truncated signed file": lambda path, stamp: path.write_bytes(path.read_bytes()[:-20]),
+}
+
+
+@pytest.mark.parametrize("plant", PLANTS, ids=list(PLANTS))
+def test_a_planted_cache_file_is_ignored_and_the_build_stays_correct(handbook, tmp_path, monkeypatch, plant):
+    from csbp.loader import _SOURCE_STAMP
+    from csbp.markup import RenderCache
+
+    key_dir = tmp_path / "key"
+    monkeypatch.setenv("CSBP_CACHE_KEY_DIR", str(key_dir))
+    MARKER.unlink(missing_ok=True)
+    generate(handbook, key_dir)  # a real cache first, so "truncated" has something to cut
+    cache = handbook / "build" / ".cache"
+    for name, stamp in (("sources.json", _SOURCE_STAMP), ("markdown.json", RenderCache._stamp())):
+        PLANTS[plant](cache / name, stamp)
+    (cache / "sources.pickle").write_bytes(pickle.dumps(_Exploit()))  # an old cache name: never read either
+    (handbook / "build" / "docs").joinpath("index.md").write_text("stale")
+    generate(handbook, key_dir)
+    assert not MARKER.exists()
+    assert tree_bytes(handbook) == cold_tree(handbook, tmp_path)
+
+
+def test_forged_html_in_a_cache_signed_by_someone_else_never_reaches_a_page(handbook, tmp_path):
+    generate(handbook, tmp_path / "key")
+    saved = handbook / "build" / ".cache" / "markdown.json"
+    mac, _, body = saved.read_bytes().partition(b"\n")
+    document = json.loads(body)
+    assert document["data"]["rendered"], "the fixture has Markdown texts"
+    for text in document["data"]["rendered"]:
+        document["data"]["rendered"][text] = ['<script>alert("forged")</script>', []]
+    forged = json.dumps(document).encode()
+    saved.write_bytes(b"0" * len(mac) + b"\n" + forged)  # the attacker does not know this machine's key
+    generate(handbook, tmp_path / "key")
+    pages = tree_bytes(handbook)
+    assert not any(b"forged" in content for content in pages.values())
+    assert pages == cold_tree(handbook, tmp_path)
+
+
+def test_cache_files_are_plain_json_behind_a_signature(handbook, tmp_path):
+    generate(handbook, tmp_path / "key")
+    for name in ("sources.json", "markdown.json"):
+        mac, newline, body = (handbook / "build" / ".cache" / name).read_bytes().partition(b"\n")
+        assert newline and len(mac) == 64
+        assert set(json.loads(body)) == {"stamp", "data"}
+    assert (tmp_path / "key" / "cache.key").stat().st_mode & 0o077 == 0
+
+
+SERVE_LIKE = """
+import sys
+from pathlib import Path
+from csbp.config import HandbookPaths
+from csbp.diagnostics import Report
+from csbp.pipeline import Progress, generate, validate
+
+paths = HandbookPaths.at(Path(sys.argv[1]))
+for step in range(2):
+    if step:
+        source = Path(sys.argv[2])
+        source.write_text(source.read_text().replace(sys.argv[3], sys.argv[4]))
+    report = Report()
+    corpus = validate(paths, report, Progress(quiet=True))
+    generate(paths, corpus, report, Progress(quiet=True))
+"""
+
+EDITS = {
+    "title of a linked practice": (
+        "practices/vehicle-barriers.yaml",
+        "title: Vehicle barriers at crowded frontages",
+        "title: Rated vehicle barriers at crowded frontages",
+    ),
+    "title of a module": (
+        "content/modules/frontage-basics.yaml",
+        "title: Frontage security basics",
+        "title: Frontage security, the basics",
+    ),
+    "new related link": ("practices/vehicle-barriers.yaml", "summary:", "related: [staff-vetting]\nsummary:"),
+    "glossary in the vocabularies": (
+        "content/vocabularies.yaml",
+        "\nglossary:\n",
+        "\nglossary:\n  RVB:\n    label: crowded frontages\n    description: A term made up for this test.\n",
+    ),
+}
+
+
+@pytest.mark.parametrize("edit", EDITS, ids=list(EDITS))
+def test_a_warm_build_after_one_edit_equals_a_cold_build_byte_for_byte(handbook, tmp_path, edit):
+    relative, old, new = EDITS[edit]
+    key_dir = tmp_path / "key"
+    generate(handbook, key_dir)
+    source = handbook / relative
+    assert old in source.read_text()
+    source.write_text(source.read_text().replace(old, new, 1))
+    written = generate(handbook, key_dir)  # a second process: caches read from build/.cache
+    if relative.startswith("practices/"):
+        assert f"practices/{Path(relative).stem}.md" in written
+    assert tree_bytes(handbook) == cold_tree(handbook, tmp_path)
+
+
+def test_serve_style_regeneration_in_one_process_equals_a_cold_build(handbook, tmp_path):
+    relative, old, new = EDITS["title of a linked practice"]
+    environment = {**os.environ, "CSBP_CACHE_KEY_DIR": str(tmp_path / "key")}
+    result = subprocess.run(
+        [sys.executable, "-c", SERVE_LIKE, str(handbook), str(handbook / relative), old, new],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert tree_bytes(handbook) == cold_tree(handbook, tmp_path)

@@ -1,0 +1,76 @@
+"""The published search index stays small: entry pages keep title, summary, keywords and id; listings
+keep their first paragraph; hand-written pages and the glossary are kept whole."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+from csbp.searchindex import trim_search_index
+
+PRACTICE_TEXT = (
+    '<p>Keep hostile vehicles away. <span class="csbp-keywords">Related terms: HVM</span></p> '
+    "<ul><li>Pillar: Protect</li></ul>"
+)
+INDEX = {
+    "config": {"lang": ["en"]},
+    "docs": [
+        {"location": "", "title": "Home", "text": "<p>Good practice.</p> <p>74 practices</p>"},
+        {"location": "#practices-by-pillar-and-dimension", "title": "Matrix", "text": "<table>…</table>"},
+        {"location": "practices/", "title": "Practices", "text": "<p>All practices.</p>"},
+        {"location": "practices/#csbp-filter-title", "title": "Filter", "text": "<ul>every practice</ul>"},
+        {"location": "practices/vehicle-barriers/", "title": "Vehicle barriers", "text": PRACTICE_TEXT, "boost": 2},
+        {"location": "practices/vehicle-barriers/#context", "title": "Context", "text": "<p>Long body text.</p>"},
+        {"location": "browse/threat/vbied/", "title": "Vehicle bombs", "text": "<p>Term.</p><ul>list</ul>"},
+        {"location": "browse/threat/vbied/#practices", "title": "Practices", "text": "<ul>list</ul>"},
+        {"location": "modules/insider-risk/trainer/", "title": "Trainer pack", "text": "<p>Notes</p>"},
+        {"location": "glossary/", "title": "Glossary", "text": "<p>Terms</p> CCTV Closed-circuit television"},
+        {"location": "about/#how-to-cite", "title": "How to cite", "text": "<p>Cite the entry.</p>"},
+    ],
+}
+
+
+def test_entry_pages_keep_one_record_with_summary_keywords_and_id(tmp_path):
+    (tmp_path / "search").mkdir()
+    (tmp_path / "search" / "search_index.json").write_text(json.dumps(INDEX))
+    before, after = trim_search_index(tmp_path, budget=0)
+    assert after < before
+    index = json.loads((tmp_path / "search" / "search_index.json").read_text())
+    records = {record["location"]: record for record in index["docs"]}
+    practice = records["practices/vehicle-barriers/"]
+    assert "Keep hostile vehicles away." in practice["text"] and "Related terms: HVM" in practice["text"]
+    assert "Id: vehicle-barriers" in practice["text"]
+    assert "Pillar" not in practice["text"]  # the facet list is on the page, not needed to find it
+    assert practice["boost"] == 2 and practice["title"] == "Vehicle barriers"
+    assert "practices/vehicle-barriers/#context" not in records
+    assert records[""]["text"] == "<p>Good practice.</p>"
+    assert "#practices-by-pillar-and-dimension" not in records and "practices/#csbp-filter-title" not in records
+    assert records["browse/threat/vbied/"]["text"] == "<p>Term.</p>"
+    assert "browse/threat/vbied/#practices" not in records
+    for kept in ("glossary/", "about/#how-to-cite", "modules/insider-risk/trainer/"):
+        assert records[kept] == next(r for r in INDEX["docs"] if r["location"] == kept)
+    assert index["config"] == INDEX["config"]
+
+
+def test_a_missing_or_broken_index_is_left_alone(tmp_path):
+    assert trim_search_index(tmp_path, budget=0) is None
+    (tmp_path / "search").mkdir()
+    (tmp_path / "search" / "search_index.json").write_text("{not json")
+    assert trim_search_index(tmp_path, budget=0) is None
+    assert (tmp_path / "search" / "search_index.json").read_text() == "{not json"
+
+
+def test_a_small_handbook_keeps_full_text_search_and_a_large_one_is_trimmed(built_fixture, tmp_path):
+    published = built_fixture / "site" / "search" / "search_index.json"
+    index = json.loads(published.read_text())
+    locations = {record["location"] for record in index["docs"]}
+    assert "practices/perimeter-patrols/#pitfalls" in locations  # within budget: every section is searchable
+    (tmp_path / "search").mkdir()
+    (tmp_path / "search" / "search_index.json").write_bytes(published.read_bytes())
+    assert trim_search_index(tmp_path, budget=len(published.read_bytes()) - 1) is not None
+    trimmed = json.loads((tmp_path / "search" / "search_index.json").read_text())
+    locations = {record["location"] for record in trimmed["docs"]}
+    for practice in ("perimeter-patrols", "vehicle-barriers", "staff-vetting"):
+        assert f"practices/{practice}/" in locations
+        assert not any(location.startswith(f"practices/{practice}/#") for location in locations)
+    assert len(gzip.compress(json.dumps(trimmed).encode())) < 60_000

@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import yaml
+from playwright.sync_api import expect
 
 from site_tests.browser.accessibility import wcag_violations
 from site_tests.browser.test_search import search
@@ -169,7 +170,8 @@ def test_searching_an_abbreviation_finds_the_practice_that_spells_it_out(page, r
     page.goto(url)
     results = search(page, abbreviation)
     first = results.first
-    assert first.locator("h1").inner_text() == data["title"]  # the practice itself comes first
+    # results refresh as each letter is typed: wait for the ones for the whole abbreviation
+    expect(first.locator("h1")).to_have_text(data["title"])  # the practice itself comes first
     assert data["summary"] in first.inner_text()  # and its summary is shown
     first.locator("a").first.click()
     page.wait_for_url(re.compile(rf"/practices/{practice}/(\?h=.*)?$"))

@@ -16,6 +16,14 @@ def search(page, query: str):
     page.keyboard.type(query, delay=20)
     results = page.locator(".md-search-result__item")
     results.first.wait_for(timeout=10_000)
+    listing = page.locator(".md-search-result")
+    shown = None
+    for _ in range(40):  # results refresh as each letter is typed: wait until they settle
+        page.wait_for_timeout(150)
+        current = listing.inner_text()
+        if current == shown:
+            break
+        shown = current
     return results
 
 

@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from site_tests.browser.test_quiz import answer_quiz_correctly
 from site_tests.browser.test_search import search
-from site_tests.browser.test_training import answer_quiz_correctly
 
 pytestmark = pytest.mark.browser
 

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from site_tests.browser.accessibility import wcag_violations
-from site_tests.browser.test_quiz import answer_ordering, question
+from site_tests.browser.test_quiz import answer_quiz_correctly
 
 pytestmark = pytest.mark.browser
 
@@ -22,17 +22,6 @@ def pass_quiz(page, site_url: str) -> None:
     page.goto(site_url + MODULE)
     answer_quiz_correctly(page)
     assert page.locator(".csbp-quiz-result").inner_text().endswith("passed.")
-
-
-def answer_quiz_correctly(page) -> None:
-    """Every answer of the fixture module's quiz right, then Check answers."""
-    page.wait_for_load_state("networkidle")
-    question(page, "q1").get_by_label("Rated barriers").check()
-    question(page, "q2").get_by_label("Identity").check()
-    question(page, "q2").get_by_label("Employment history").check()
-    question(page, "q3").get_by_label("False").check()
-    answer_ordering(page, "q4")
-    page.get_by_role("button", name="Check answers").click()
 
 
 def make_assignment(page, site_url: str, group: str, due: str, modules: list[str]) -> str:

@@ -307,11 +307,18 @@
 
   window.csbpProgress = { read: readProgress, write: writeProgress, show: showProgress, key: STORE_KEY };
 
-  if (typeof window.document$ !== "undefined" && window.document$.subscribe) {
-    window.document$.subscribe(init);
-  } else if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", init);
-  } else {
-    init();
+  /* Run `fn` on every page view: at load, and after each of Material's instant navigations.
+     The other handbook scripts (training.js, facets.js) start through this too. */
+  function onPage(fn) {
+    if (typeof window.document$ !== "undefined" && window.document$.subscribe) {
+      window.document$.subscribe(fn);
+    } else if (document.readyState === "loading") {
+      document.addEventListener("DOMContentLoaded", fn);
+    } else {
+      fn();
+    }
   }
+
+  window.csbpOnPage = onPage;
+  onPage(init);
 })();

@@ -123,11 +123,5 @@
     document.querySelectorAll("form.csbp-filter").forEach(enhance);
   }
 
-  if (typeof window.document$ !== "undefined" && window.document$.subscribe) {
-    window.document$.subscribe(init);
-  } else if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", init);
-  } else {
-    init();
-  }
+  window.csbpOnPage(init); /* from csbp.js, loaded first */
 })();

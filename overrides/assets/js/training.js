@@ -406,11 +406,5 @@
     initAssignmentPage(document);
   }
 
-  if (typeof window.document$ !== "undefined" && window.document$.subscribe) {
-    window.document$.subscribe(init);
-  } else if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", init);
-  } else {
-    init();
-  }
+  window.csbpOnPage(init); /* from csbp.js, loaded first */
 })();

@@ -96,6 +96,19 @@ def test_question_fields_of_another_type_are_rejected(handbook):
     assert "field 'quiz.questions[2].items' does not belong here" in result.stderr
 
 
+def test_a_discussion_item_written_as_a_mapping_is_told_what_the_mapping_lacks(handbook):
+    module = handbook / "content/modules/frontage-basics.yaml"
+    _edit(module, "    points:\n", "    point:\n")
+    result = csbp("check", "--root", str(handbook))
+    lines = [line for line in result.stderr.splitlines() if line.startswith("content/modules/frontage-basics.yaml:")]
+    assert lines == [
+        "content/modules/frontage-basics.yaml:19:5: error: missing required field 'points' in discussion[1]: "
+        "add `points:` (Points the trainer draws out or checks were raised; trainer pack only.)",
+        "content/modules/frontage-basics.yaml:20:5: error: unknown field 'discussion[1].point'. "
+        "Did you mean 'points'? Remove it or rename it; allowed here: points, question",
+    ]  # and not also "must be text": the item is plainly meant as a mapping
+
+
 def test_prerequisite_cycles_are_reported(handbook):
     module = handbook / "content/modules/frontage-basics.yaml"
     other = handbook / "content/modules/frontage-advanced.yaml"

@@ -264,9 +264,19 @@ def _leaf_errors(errors: Iterator[ValidationError]) -> Iterator[ValidationError]
     """Descend into combinator errors so the message names the real problem."""
     for error in errors:
         if error.context:
-            yield from _leaf_errors(iter(error.context))
+            yield from _leaf_errors(iter(_branches_of_the_right_shape(error.context)))
         else:
             yield error
+
+
+def _branches_of_the_right_shape(context: list[ValidationError]) -> list[ValidationError]:
+    """Of a oneOf/anyOf's failed branches, keep those whose type fits the value: a discussion item
+    written as a mapping is told what its mapping lacks, not also that it "must be text"."""
+    branch = {id(e): e.relative_schema_path[0] if e.relative_schema_path else None for e in context}
+    wrong_type = {branch[id(e)] for e in context if e.validator == "type" and not e.relative_path}
+    if not wrong_type or wrong_type >= set(branch.values()):
+        return context
+    return [e for e in context if branch[id(e)] not in wrong_type]
 
 
 def validate_schema(

@@ -123,6 +123,19 @@ def validate(
     return corpus
 
 
+def validate_or_stop(
+    paths: HandbookPaths, report: Report, progress: Progress, stopped: str, schemas: SchemaSet | None = None
+) -> Corpus | None:
+    """`validate`, for commands that go on to write: on any error, print the report and what
+    was left untouched (`stopped`), and return None."""
+    corpus = validate(paths, report, progress, schemas)
+    if corpus is None or report.errors:
+        print_report(report, paths)
+        print(f"csbp: {stopped}", file=sys.stderr)
+        return None
+    return corpus
+
+
 @dataclass
 class Generated:
     handbook: Handbook

@@ -27,7 +27,7 @@ from csbp.config import TEMPLATE_DIR
 from csbp.diagnostics import Report
 from csbp.exports import export_files
 from csbp.markup import markdown_block, markdown_inline, md_text, page_markdown, plain
-from csbp.model import AUDIENCE_MARKING, FACETS, Entry, Handbook, Module, Term
+from csbp.model import AUDIENCE_MARKING, FACETS, Entry, Handbook, Module, Practice, Term
 from csbp.pagecache import Fingerprints, PageCache
 
 TLP_CSS = {
@@ -224,11 +224,12 @@ class Renderer:
 
     def render(self) -> DocsTree:
         hb = self.handbook
-        practices = sorted(hb.practices.values(), key=lambda p: p.title.lower())
+        practices = by_title(hb.practices.values())
         lessons = sorted(
             hb.lessons.values(), key=lambda lesson: lesson.incident.date if lesson.incident else lesson.added
         )
         modules = sorted(hb.modules.values(), key=lambda m: (m.level.id if m.level else "", m.title.lower()))
+        paths = sorted(hb.paths.values(), key=lambda p: p.title.lower())
         self.page(
             "index.md",
             "home.md.j2",
@@ -250,7 +251,7 @@ class Renderer:
         self.page(
             "paths/index.md",
             "paths_index.md.j2",
-            paths=sorted(hb.paths.values(), key=lambda p: p.title.lower()),
+            paths=paths,
             key=_kinds("path", "module"),
         )
         for entry in hb.entries():
@@ -258,7 +259,6 @@ class Renderer:
         for module in modules:
             self.page(module.trainer_src, "module_trainer.md.j2", entry=module, key=_entry_key(module))
             self.page(module.handout_src, "module_handout.md.j2", entry=module, key=_entry_key(module))
-        paths = sorted(hb.paths.values(), key=lambda p: p.title.lower())
         self.page("training/progress.md", "progress.md.j2", modules=modules, key=_kinds("module", "path"))
         self.page("training/assign.md", "assign.md.j2", modules=modules, paths=paths, key=_kinds("module", "path"))
         self.page("training/assignment.md", "assignment.md.j2", modules=modules, key=_kinds("module", "path"))
@@ -273,7 +273,7 @@ class Renderer:
                 key=_everything,
             )
             for term in terms:
-                listed = [p for p in practices if term in p.facet_terms(vocabulary)]
+                listed = by_title(hb.practices_with(vocabulary, term.id))
                 self.page(
                     term.src,
                     "term.md.j2",
@@ -284,8 +284,7 @@ class Renderer:
                 )
         for pillar in hb.terms["pillar"].values():
             for dimension in hb.terms["dimension"].values():
-                in_cell = set(hb.cell(pillar.id, dimension.id))
-                listed = [p for p in practices if p in in_cell]
+                listed = by_title(hb.cell(pillar.id, dimension.id))
                 src = f"browse/matrix/{pillar.id}-{dimension.id}.md"
                 self.page(
                     src,
@@ -469,13 +468,15 @@ def render_handbook(
     return tree
 
 
+def by_title(practices: Iterable[Practice]) -> list[Practice]:
+    """Practices as every listing shows them: by title, case-insensitively."""
+    return sorted(practices, key=lambda p: p.title.lower())
+
+
 def facet_filters(hb: Handbook) -> list[tuple[str, list[Term]]]:
     """(vocabulary, terms some practice carries) per facet, in vocabulary order: the filter form
     offers only these, so no single box can empty the list."""
-    used: dict[str, set[Term]] = {vocabulary: set() for vocabulary, _ in FACETS}
-    for practice in hb.practices.values():
-        for vocabulary, _ in FACETS:
-            used[vocabulary].update(practice.facet_terms(vocabulary))
     return [
-        (vocabulary, [t for t in hb.terms[vocabulary].values() if t in used[vocabulary]]) for vocabulary, _ in FACETS
+        (vocabulary, [t for t in hb.terms[vocabulary].values() if hb.practices_with(vocabulary, t.id)])
+        for vocabulary, _ in FACETS
     ]

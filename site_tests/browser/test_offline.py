@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from site_tests.browser.test_quiz import answer_quiz_correctly
-from site_tests.browser.test_search import search
+from site_tests.browser.test_search import open_first_result, search
 
 pytestmark = pytest.mark.browser
 
@@ -70,12 +70,8 @@ def unpacked_offline_copy(built_fixture, tmp_path) -> Path:
 def test_offline_zip_unpacked_searches_and_navigates_from_file_url(page, unpacked_offline_copy):
     elsewhere, failed = watch_requests(page, lambda url: url.startswith("file://"))
     page.goto((unpacked_offline_copy / "index.html").as_uri())
-    results = search(page, "Perimeter patrols")
-    first = results.first.locator("a").first
-    assert "Perimeter patrols with varied timing" in first.inner_text()
-    first.click()
-    page.wait_for_url(re.compile(r"/practices/perimeter-patrols\.html(\?h=.*)?$"))
-    assert page.locator("h1").inner_text().rstrip("¶") == "Perimeter patrols with varied timing"
+    url = re.compile(r"/practices/perimeter-patrols\.html(\?h=.*)?$")
+    open_first_result(page, "Perimeter patrols", "Perimeter patrols with varied timing", url)
     page.locator("article a", has_text="Vehicle attack on an airport frontage").first.click()
     page.wait_for_url(re.compile(r"/lessons/frontage-attack\.html$"))
     assert page.locator("h1").inner_text().rstrip("¶") == "Vehicle attack on an airport frontage"

@@ -27,14 +27,19 @@ def search(page, query: str):
     return results
 
 
+def open_first_result(page, query: str, title: str, url: re.Pattern[str]) -> None:
+    """Search `query`, check the first result is the page titled `title`, follow it to `url`."""
+    first = search(page, query).first.locator("a").first
+    assert title in first.inner_text()
+    first.click()
+    page.wait_for_url(url)
+    assert page.locator("h1").inner_text().rstrip("¶") == title
+
+
 def test_search_a_practice_title_and_follow_the_result(page, site_url):
     page.goto(site_url)
-    results = search(page, "Perimeter patrols")
-    first = results.first.locator("a").first
-    assert "Perimeter patrols with varied timing" in first.inner_text()
-    first.click()
-    page.wait_for_url(re.compile(r"/practices/perimeter-patrols/(\?h=.*)?$"))
-    assert page.locator("h1").inner_text().rstrip("¶") == "Perimeter patrols with varied timing"
+    url = re.compile(r"/practices/perimeter-patrols/(\?h=.*)?$")
+    open_first_result(page, "Perimeter patrols", "Perimeter patrols with varied timing", url)
     assert page.js_errors == []
 
 

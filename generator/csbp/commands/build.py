@@ -14,7 +14,7 @@ from csbp.config import HandbookPaths
 from csbp.diagnostics import Report
 from csbp.leakcheck import Needle, leak_report, needles_for, scan
 from csbp.model import AUDIENCES
-from csbp.pipeline import Generated, Progress, generate, print_report, validate
+from csbp.pipeline import Generated, Progress, generate, print_report, validate_or_stop
 from csbp.site import OFFLINE_ZIP, OfflinePaths, SiteBuildError, build_site
 
 
@@ -38,10 +38,10 @@ def run(args: argparse.Namespace) -> int:
     paths = HandbookPaths.at(args.root)
     report = Report()
     progress = Progress(quiet=args.quiet)
-    corpus = validate(paths, report, progress)
-    if corpus is None or report.errors:
-        print_report(report, paths)
-        print("csbp: build stopped before writing anything; the previous site/ is unchanged", file=sys.stderr)
+    corpus = validate_or_stop(
+        paths, report, progress, "build stopped before writing anything; the previous site/ is unchanged"
+    )
+    if corpus is None:
         return 1
     target = OfflinePaths(paths.root) if args.offline else paths
     generated = generate(target, corpus, report, progress, audience=args.audience, offline=args.offline)

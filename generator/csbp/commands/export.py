@@ -15,7 +15,7 @@ from csbp.diagnostics import Report
 from csbp.docs_tree import write_if_changed
 from csbp.exports import export_files
 from csbp.model import AUDIENCES, build_model
-from csbp.pipeline import Progress, build_date, print_report, validate
+from csbp.pipeline import Progress, build_date, print_report, validate_or_stop
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,10 +33,8 @@ def run(args: argparse.Namespace) -> int:
     paths = HandbookPaths.at(args.root)
     report = Report()
     progress = Progress(quiet=args.quiet)
-    corpus = validate(paths, report, progress)
-    if corpus is None or report.errors:
-        print_report(report, paths)
-        print("csbp: export stopped: fix the errors above", file=sys.stderr)
+    corpus = validate_or_stop(paths, report, progress, "export stopped: fix the errors above")
+    if corpus is None:
         return 1
     handbook = build_model(corpus, args.audience, build_date(), report)
     print_report(report, paths)

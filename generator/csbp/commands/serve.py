@@ -17,7 +17,7 @@ from pathlib import Path
 from csbp.config import HandbookPaths
 from csbp.diagnostics import Report
 from csbp.model import AUDIENCES
-from csbp.pipeline import Progress, generate, print_report, validate
+from csbp.pipeline import Progress, generate, print_report, validate_or_stop
 from csbp.validate import SchemaSet
 
 
@@ -41,10 +41,8 @@ def regenerate(paths: HandbookPaths, audience: str, schemas: SchemaSet, quiet: b
     """One generation pass; True if the docs tree was updated."""
     report = Report()
     progress = Progress(quiet=quiet)
-    corpus = validate(paths, report, progress, schemas)
-    if corpus is None or report.errors:
-        print_report(report, paths)
-        print("csbp: fix the errors above; the served pages are unchanged", file=sys.stderr)
+    corpus = validate_or_stop(paths, report, progress, "fix the errors above; the served pages are unchanged", schemas)
+    if corpus is None:
         return False
     generated = generate(paths, corpus, report, progress, audience=audience)
     print_report(report, paths)

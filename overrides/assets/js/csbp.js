@@ -27,13 +27,22 @@
     }
   }
 
+  /* The learner's own calendar date (not UTC): what a completion record and a due date mean. */
+  function today() {
+    var now = new Date();
+    var pad = function (n) {
+      return (n < 10 ? "0" : "") + n;
+    };
+    return now.getFullYear() + "-" + pad(now.getMonth() + 1) + "-" + pad(now.getDate());
+  }
+
   function recordAttempt(moduleId, score, passed) {
     var data = readProgress();
     var entry = data.modules[moduleId] || { best: 0, attempts: 0, passed: false };
     entry.attempts += 1;
     entry.best = Math.max(entry.best, score);
     entry.last = score;
-    entry.lastDate = new Date().toISOString().slice(0, 10);
+    entry.lastDate = today();
     if (passed && !entry.passed) {
       entry.passed = true;
       entry.completedDate = entry.lastDate;
@@ -305,7 +314,7 @@
     showProgress(document);
   }
 
-  window.csbpProgress = { read: readProgress, write: writeProgress, show: showProgress, key: STORE_KEY };
+  window.csbpProgress = { read: readProgress, write: writeProgress, show: showProgress, today: today, key: STORE_KEY };
 
   /* Run `fn` on every page view: at load, and after each of Material's instant navigations.
      The other handbook scripts (training.js, facets.js) start through this too. */

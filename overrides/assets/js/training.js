@@ -14,11 +14,7 @@
   }
 
   function today() {
-    var now = new Date();
-    var pad = function (n) {
-      return (n < 10 ? "0" : "") + n;
-    };
-    return now.getFullYear() + "-" + pad(now.getMonth() + 1) + "-" + pad(now.getDate());
+    return store().today();
   }
 
   function field(root, name) {

@@ -12,7 +12,8 @@ import pytest
 
 from csbp.config import HandbookPaths
 from csbp.leakcheck import Needle, scan
-from csbp.site import OFFLINE_ZIP, SiteBuildError, build_site
+from csbp.offline import OFFLINE_ZIP, file_url, offline_html
+from csbp.site import SiteBuildError, build_site
 from site_tests.support import FIXTURES, csbp
 
 GREEN_ID = "green-sharing-practice"
@@ -24,37 +25,67 @@ def offline_zip(root: Path) -> dict[str, bytes]:
         return {name: archive.read(name) for name in archive.namelist()}
 
 
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("../practices/x/", "../practices/x/index.html"),
+        ("../x/?group=a&amp;due=b#top", "../x/index.html?group=a&amp;due=b#top"),
+        ("./", "./index.html"),
+        (".", "./index.html"),
+        ("..", "../index.html"),
+        ("../..", "../../index.html"),
+        ("../assets/css/csbp.css", "../assets/css/csbp.css"),  # a file stays as it is
+        ("#section", "#section"),
+        ("?modules=a", "?modules=a"),
+        ("", ""),
+        ("https://example.org/", "https://example.org/"),  # another host: not ours to rewrite
+        ("mailto:desk@example.org", "mailto:desk@example.org"),
+        ("/practices/", "/practices/"),  # root-absolute: no page of the copy has one (404.html is left out)
+    ],
+)
+def test_links_to_directories_name_their_index_file(url, expected):
+    assert file_url(url) == expected
+    page = f'<a class="x" href="{url}">a</a><form data-target="{url}"></form>'
+    assert (
+        offline_html(page, "a/b/index.html")
+        == f'<a class="x" href="{expected}">a</a><form data-target="{expected}"></form>'
+    )
+
+
 def test_a_public_builds_offline_zip_holds_none_of_the_community_builds_extra_entries(handbook, tmp_path):
     community = tmp_path / "community"
     shutil.copytree(handbook, community)
     assert csbp("build", "--root", str(community), "--audience", "community").returncode == 0
-    assert f"csbp-handbook/practices/{GREEN_ID}.html" in offline_zip(community)
+    assert f"csbp-handbook/practices/{GREEN_ID}/index.html" in offline_zip(community)
 
     assert csbp("build", "--root", str(handbook)).returncode == 0
     public = offline_zip(handbook)
-    assert "csbp-handbook/practices/perimeter-patrols.html" in public
+    assert "csbp-handbook/practices/perimeter-patrols/index.html" in public
     assert not any(GREEN_ID in name for name in public)
     for name, data in public.items():
         assert GREEN_ID.encode() not in data and GREEN_TITLE.encode() not in data, name
 
 
-def test_offline_build_writes_a_site_whose_pages_link_to_html_files(handbook):
+def test_offline_build_writes_a_site_whose_pages_link_to_index_html_files(handbook):
     result = csbp("build", "--root", str(handbook), "--offline")
     assert result.returncode == 0, result.stderr
     site = handbook / "site"
     home = (site / "index.html").read_text("utf-8")
     assert 'href="practices/index.html"' in home
-    assert 'href="browse/matrix/protect-physical.html">2' in home
+    assert 'href="browse/matrix/protect-physical/index.html">2' in home
     for page in site.rglob("*.html"):  # a link to a directory opens a file listing, not the page, from file://
         assert not re.search(r'href="(?![a-z]+:|#)[^"]*/(#[^"]*)?"', page.read_text("utf-8")), page
-    practice = (site / "practices/vehicle-barriers.html").read_text("utf-8")
-    assert 'href="../lessons/frontage-attack.html"' in practice
-    assert 'href="perimeter-patrols.html"' in practice
-    assert '<a href="../modules/frontage-basics.html">' in (site / "paths/frontline-basics.html").read_text("utf-8")
+    practice = (site / "practices/vehicle-barriers/index.html").read_text("utf-8")
+    assert 'href="../../lessons/frontage-attack/index.html"' in practice
+    assert 'href="../perimeter-patrols/index.html"' in practice
+    path_page = (site / "paths/frontline-basics/index.html").read_text("utf-8")
+    assert '<a href="../../modules/frontage-basics/index.html">' in path_page
     redirect = (site / "practices/old-vehicle-barriers/index.html").read_text("utf-8")
-    assert 'content="0; url=../vehicle-barriers.html"' in redirect
+    assert 'content="0; url=../vehicle-barriers/index.html"' in redirect
     assert (site / "search/search_index.js").read_text("utf-8").startswith("var __index = ")
-    assert "unpkg.com" not in home and "assets/csbp-offline/iframe-worker.js" in home
+    assert "unpkg.com" not in home and '<script src="assets/csbp-offline/iframe-worker.js">' in home
+    assert '<script src="../../assets/csbp-offline/iframe-worker.js">' in practice
+    assert "This is the offline copy of the handbook" in home and "Download the handbook" not in home
     assert not (site / OFFLINE_ZIP).exists()  # the copy does not carry a copy of itself
 
 
@@ -121,28 +152,19 @@ def test_a_leak_in_the_offline_copy_fails_the_build(handbook):
     (handbook / "content/pages/notes.md").write_text("# Notes\n\nSee the Members-only berth liaison arrangement.\n")
     result = csbp("build", "--root", str(handbook))
     assert result.returncode == 1
-    assert f"leak: {OFFLINE_ZIP}!csbp-handbook/notes.html: practice 'amber-members-practice'" in result.stderr
+    assert f"leak: {OFFLINE_ZIP}!csbp-handbook/notes/index.html: practice 'amber-members-practice'" in result.stderr
     assert not (handbook / "site").exists()
 
 
-class BrokenConfig(HandbookPaths):
-    """Paths whose engine config is not valid YAML: the offline engine fails."""
-
-    @property
-    def generated_config(self) -> Path:
-        return self.build_dir / "offline.yml"
-
-
-def test_a_failing_offline_copy_leaves_the_previous_site_untouched(handbook):
+def test_a_failure_writing_the_offline_copy_leaves_the_previous_site_untouched(handbook, monkeypatch):
     assert csbp("build", "--root", str(handbook)).returncode == 0
     snapshot = {p: p.read_bytes() for p in (handbook / "site").rglob("*") if p.is_file()}
-    paths = HandbookPaths.at(handbook)
 
-    def broken_copy() -> HandbookPaths:
-        paths.generated_config.with_name("offline.yml").write_text("site_name: x\nnot_an_option: [\n")
-        return BrokenConfig(paths.root)
+    def disk_full(site: Path, epoch: int) -> None:
+        raise OSError(28, "No space left on device")
 
-    with pytest.raises(SiteBuildError):
-        build_site(paths, None, 0, broken_copy)
+    monkeypatch.setattr("csbp.site.pack_offline_copy", disk_full)
+    with pytest.raises(SiteBuildError, match=r"could not write the offline copy.*No space left"):
+        build_site(HandbookPaths.at(handbook), None, 0)
     assert {p: p.read_bytes() for p in (handbook / "site").rglob("*") if p.is_file()} == snapshot
     assert not list(handbook.glob(".site-*"))

@@ -55,14 +55,12 @@ def save_caches(paths: HandbookPaths) -> None:
 
 
 def _page_cache_file(paths: HandbookPaths) -> Path:
-    """One file per docs tree (the site's and the offline copy's)."""
+    """One file per docs tree."""
     flavour = hashlib.sha256(str(paths.docs_dir.relative_to(paths.root)).encode()).hexdigest()[:12]
     return _cache_dir(paths) / f"pages-{flavour}.json"
 
 
-def page_cache(
-    paths: HandbookPaths, corpus: Corpus, handbook: Handbook, offline: bool
-) -> tuple[Fingerprints, PageCache] | None:
+def page_cache(paths: HandbookPaths, corpus: Corpus, handbook: Handbook) -> tuple[Fingerprints, PageCache] | None:
     """Fingerprints of this handbook's pages and the pages of the last run on the same docs tree."""
     if os.environ.get("CSBP_NO_CACHE"):
         return None
@@ -75,7 +73,7 @@ def page_cache(
     except OSError:
         return None
     digests = {(kind, eid): doc.digest for kind, docs in corpus.documents.items() for eid, doc in docs.items()}
-    return Fingerprints(handbook, digests, f"{vocabularies}:{offline}"), cache
+    return Fingerprints(handbook, digests, vocabularies), cache
 
 
 def build_date() -> dt.date:
@@ -149,7 +147,6 @@ def render(
     report: Report,
     progress: Progress,
     audience: str = "public",
-    offline: bool = False,
 ) -> tuple[Handbook, DocsTree]:
     """Model and render in memory: `check` stops here, `build` goes on to write."""
     handbook = build_model(corpus, audience, build_date(), report)
@@ -157,7 +154,7 @@ def render(
         "model",
         f"{len(handbook.entries())} entries for the {audience} audience, {len(handbook.excluded)} left out by marking",
     )
-    tree = render_handbook(handbook, report, paths.pages_dir, not offline, page_cache(paths, corpus, handbook, offline))
+    tree = render_handbook(handbook, report, paths.pages_dir, cache=page_cache(paths, corpus, handbook))
     progress.step("render", f"{len(tree.pages)} pages")
     return handbook, tree
 
@@ -168,12 +165,11 @@ def generate(
     report: Report,
     progress: Progress,
     audience: str = "public",
-    offline: bool = False,
 ) -> Generated:
-    handbook, tree = render(paths, corpus, report, progress, audience, offline)
+    handbook, tree = render(paths, corpus, report, progress, audience)
     if report.errors:  # e.g. a broken link in a hand-written page: keep the last good tree
         return Generated(handbook, tree, WriteStats())
-    stats = write_tree(tree, paths, audience, offline)
+    stats = write_tree(tree, paths, audience)
     save_caches(paths)
     progress.step("write", f"{len(stats.written)} written, {stats.unchanged} unchanged, {len(stats.removed)} removed")
     return Generated(handbook, tree, stats)

@@ -5,10 +5,9 @@ generated config, so nothing here depends on MkDocs internals. The new site is b
 a temporary directory beside `site/` and replaces it only when complete and checked: a
 failed or killed build leaves the previous site as it was.
 
-The offline copy (the same handbook with `.html` links, for reading from `file://`) is built
-from its own docs tree under `build/offline/` by a second engine process running beside the
-first, then packed as a reproducible zip into the new site before the check, so the leak
-check reads it too.
+The offline copy (the same handbook readable from `file://`, see `offline.py`) is derived from
+the new site and packed as a reproducible zip into it before the check, so the leak check
+reads it too; `csbp build --offline` makes the copy itself the new site.
 """
 
 from __future__ import annotations
@@ -24,23 +23,11 @@ from pathlib import Path
 from typing import IO
 
 from csbp.config import HandbookPaths
-from csbp.exports import deterministic_zip
+from csbp.offline import pack_offline_copy, write_offline_copy
 from csbp.searchindex import trim_search_index
 
 STAGING_PREFIX = ".site-staging-"
 RETIRED_PREFIX = ".site-previous-"
-OFFLINE_ZIP = "downloads/csbp-handbook-offline.zip"
-OFFLINE_FOLDER = "csbp-handbook"  # the zip unpacks into one folder, not loose files
-OFFLINE_SKIP = (".map",)  # debugger source maps: no reader needs them, they double the download
-
-
-@dataclass(frozen=True)
-class OfflinePaths(HandbookPaths):
-    """The offline flavour's docs tree and config live in `build/offline/`, beside the normal ones."""
-
-    @property
-    def build_dir(self) -> Path:
-        return self.root / "build" / "offline"
 
 
 class SiteBuildError(Exception):
@@ -117,48 +104,35 @@ def run_engine(paths: HandbookPaths, destination: Path, source_epoch: int | None
     return finish_engine(start_engine(paths, destination, source_epoch))
 
 
-def pack_offline(site: Path, epoch: int | None) -> bytes:
-    """The offline site as a zip whose bytes depend only on its content (sorted, fixed times)."""
-    environment = os.environ.get("SOURCE_DATE_EPOCH", "")
-    stamp = int(environment) if environment.isdigit() else (epoch or 0)
-    members = (
-        (f"{OFFLINE_FOLDER}/{path.relative_to(site).as_posix()}", path.read_bytes())
-        for path in sorted(site.rglob("*"))
-        if path.is_file() and not path.name.endswith(OFFLINE_SKIP)
-    )
-    return deterministic_zip(members, stamp)
-
-
 def build_site(
     paths: HandbookPaths,
     check: Callable[[Path], list[str]] | None = None,
     source_epoch: int | None = None,
-    offline_copy: Callable[[], HandbookPaths] | None = None,
+    offline: bool = False,
     meanwhile: Callable[[], object] | None = None,
 ) -> str:
-    """Build into a staging directory, run `check` on it, then swap it in as `site/`.
+    """Build into a staging directory, add the offline copy, run `check` on it, then swap it in as `site/`.
 
-    While the engine builds the site, `offline_copy` writes the offline flavour's docs tree
-    and returns its paths (or raises SiteBuildError); a second engine builds it and the new
-    site publishes it as `OFFLINE_ZIP`. Then `meanwhile` runs, before the engines are awaited.
+    The site publishes its offline copy as `OFFLINE_ZIP`; with `offline` the copy itself
+    becomes `site/`. `meanwhile` runs while the engine works.
     """
     recover(paths)
     staging = paths.root / f"{STAGING_PREFIX}{os.getpid()}"
-    offline_staging = paths.root / f"{STAGING_PREFIX}offline-{os.getpid()}"
-    engine = copy = None
+    engine_output = paths.root / f"{STAGING_PREFIX}engine-{os.getpid()}"
+    engine = None
     try:
-        engine = start_engine(paths, staging, source_epoch)
-        if offline_copy is not None:
-            copy = start_engine(offline_copy(), offline_staging, source_epoch)
+        engine = start_engine(paths, engine_output if offline else staging, source_epoch)
         if meanwhile is not None:
             meanwhile()
         log = finish_engine(engine)
-        trim_search_index(staging)  # the offline copy keeps its full index: it is read from disk
-        if copy is not None:
-            log += "\n" + finish_engine(copy)
-            archive = staging / OFFLINE_ZIP
-            archive.parent.mkdir(parents=True, exist_ok=True)
-            archive.write_bytes(pack_offline(offline_staging, source_epoch))
+        try:
+            if offline:
+                write_offline_copy(engine_output, staging)
+            else:
+                pack_offline_copy(staging, _zip_epoch(source_epoch))  # before the trim: the copy keeps the full index
+                trim_search_index(staging)
+        except OSError as failure:
+            raise SiteBuildError(f"csbp: could not write the offline copy: {failure}") from failure
         problems = check(staging) if check else []
         if problems:
             raise SiteBuildError("\n".join(problems))
@@ -170,6 +144,11 @@ def build_site(
         return log
     finally:
         stop_engine(engine)
-        stop_engine(copy)
         shutil.rmtree(staging, ignore_errors=True)
-        shutil.rmtree(offline_staging, ignore_errors=True)
+        shutil.rmtree(engine_output, ignore_errors=True)
+
+
+def _zip_epoch(source_epoch: int | None) -> int:
+    """The time stamped on every zip member: SOURCE_DATE_EPOCH if set, else the content's date."""
+    environment = os.environ.get("SOURCE_DATE_EPOCH", "")
+    return int(environment) if environment.isdigit() else (source_epoch or 0)

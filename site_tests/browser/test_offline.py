@@ -70,13 +70,13 @@ def unpacked_offline_copy(built_fixture, tmp_path) -> Path:
 def test_offline_zip_unpacked_searches_and_navigates_from_file_url(page, unpacked_offline_copy):
     elsewhere, failed = watch_requests(page, lambda url: url.startswith("file://"))
     page.goto((unpacked_offline_copy / "index.html").as_uri())
-    url = re.compile(r"/practices/perimeter-patrols\.html(\?h=.*)?$")
+    url = re.compile(r"/practices/perimeter-patrols/index\.html(\?h=.*)?$")
     open_first_result(page, "Perimeter patrols", "Perimeter patrols with varied timing", url)
     page.locator("article a", has_text="Vehicle attack on an airport frontage").first.click()
-    page.wait_for_url(re.compile(r"/lessons/frontage-attack\.html$"))
+    page.wait_for_url(re.compile(r"/lessons/frontage-attack/index\.html$"))
     assert page.locator("h1").inner_text().rstrip("¶") == "Vehicle attack on an airport frontage"
     page.locator("a.md-tabs__link", has_text="Glossary").click()  # the site navigation works too
-    page.wait_for_url(re.compile(r"/glossary\.html$"))
+    page.wait_for_url(re.compile(r"/glossary/index\.html$"))
     assert elsewhere == []
     assert failed == []
     assert page.js_errors == []
@@ -84,17 +84,17 @@ def test_offline_zip_unpacked_searches_and_navigates_from_file_url(page, unpacke
 
 def test_offline_copy_runs_the_quiz_keeps_progress_and_opens_an_assignment(page, unpacked_offline_copy):
     elsewhere, failed = watch_requests(page, lambda url: url.startswith("file://"))
-    page.goto((unpacked_offline_copy / "modules" / "frontage-basics.html").as_uri())
+    page.goto((unpacked_offline_copy / "modules" / "frontage-basics" / "index.html").as_uri())
     answer_quiz_correctly(page)
     assert page.locator(".csbp-quiz-result").inner_text().endswith("passed.")
     page.goto((unpacked_offline_copy / "modules" / "index.html").as_uri())
-    row = page.locator("tr", has=page.locator('a[href="frontage-basics.html"]'))
+    row = page.locator("tr", has=page.locator('a[href="frontage-basics/index.html"]'))
     assert row.locator(".csbp-progress").inner_text() == "Completed (best 100%)"
-    assignment = (unpacked_offline_copy / "training" / "assignment.html").as_uri()
+    assignment = (unpacked_offline_copy / "training" / "assignment" / "index.html").as_uri()
     page.goto(assignment + "?modules=frontage-basics,patrol-refresher&group=Berth%204")
     assert page.locator(".csbp-assignment-count").inner_text() == "1 of 2 module(s) completed."
     page.locator(".csbp-assignment-list a", has_text="Patrol refresher").click()
-    page.wait_for_url(re.compile(r"/modules/patrol-refresher\.html$"))
+    page.wait_for_url(re.compile(r"/modules/patrol-refresher/index\.html$"))
     assert elsewhere == []
     assert failed == []
     assert page.js_errors == []

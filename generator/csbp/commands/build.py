@@ -1,6 +1,6 @@
 """`csbp build`: validate, generate the docs tree, build `site/` with MkDocs (strict).
 
-Every build also makes the offline copy (`.html` links, search that works from `file://`)
+Every build also makes the offline copy (links to `index.html` files, search that works from `file://`)
 for the same audience and publishes it in the site as a zip; `--offline` builds that copy
 itself as `site/`, to read or to host on a file share without unpacking.
 """
@@ -14,8 +14,9 @@ from csbp.config import HandbookPaths
 from csbp.diagnostics import Report
 from csbp.leakcheck import Needle, leak_report, needles_for, scan
 from csbp.model import AUDIENCES
+from csbp.offline import OFFLINE_ZIP
 from csbp.pipeline import Generated, Progress, generate, print_report, validate_or_stop
-from csbp.site import OFFLINE_ZIP, OfflinePaths, SiteBuildError, build_site
+from csbp.site import SiteBuildError, build_site
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--offline",
         action="store_true",
-        help="build site/ as the offline copy: .html links, opens from file:// with search "
+        help="build site/ as the offline copy: opens from file:// with working links and search "
         f"(a normal build publishes this copy zipped as {OFFLINE_ZIP})",
     )
 
@@ -43,8 +44,7 @@ def run(args: argparse.Namespace) -> int:
     )
     if corpus is None:
         return 1
-    target = OfflinePaths(paths.root) if args.offline else paths
-    generated = generate(target, corpus, report, progress, audience=args.audience, offline=args.offline)
+    generated = generate(paths, corpus, report, progress, audience=args.audience)
     print_report(report, paths)
     if report.errors:
         print("csbp: build stopped; the previous site/ is unchanged", file=sys.stderr)
@@ -52,23 +52,13 @@ def run(args: argparse.Namespace) -> int:
     excluded = [(e.kind, e.id) for e in generated.handbook.excluded]
     needles: list[Needle] = []
 
-    def offline_copy() -> OfflinePaths:
-        """Write the offline copy's docs tree, for the same audience. Its warnings repeat the
-        site's, already shown; an error stops the build."""
-        copy_paths, copy_report = OfflinePaths(paths.root), Report()
-        generate(copy_paths, corpus, copy_report, Progress(quiet=True), audience=args.audience, offline=True)
-        if copy_report.errors:
-            print_report(copy_report, paths)
-            raise SiteBuildError("csbp: the offline copy could not be generated")
-        return copy_paths
-
     try:
         build_site(
-            target,
+            paths,
             lambda site: leak_report(scan(site, needles), args.audience),
             generated.handbook.content_epoch(),
-            offline_copy=None if args.offline else offline_copy,
-            meanwhile=lambda: needles.extend(needles_for(corpus, excluded)),  # while the engines work
+            offline=args.offline,
+            meanwhile=lambda: needles.extend(needles_for(corpus, excluded)),  # while the engine works
         )
     except SiteBuildError as failure:
         print(str(failure), file=sys.stderr)

@@ -12,7 +12,7 @@ import re
 import zipfile
 from collections.abc import Iterable, Mapping
 from io import BytesIO
-from typing import Any
+from typing import IO, Any
 
 from csbp.markup import markdown_inline
 from csbp.model import Handbook, Module, Question
@@ -78,17 +78,24 @@ def export_files(handbook: Handbook, epoch: int, fingerprints: Mapping[str, str]
 
 def deterministic_zip(members: Iterable[tuple[str, bytes]], epoch: int) -> bytes:
     """A zip whose bytes depend only on its members (fixed times and order): reproducible builds."""
+    buffer = BytesIO()
+    write_zip(buffer, sorted(members), epoch)
+    return buffer.getvalue()
+
+
+def write_zip(target: IO[bytes], members: Iterable[tuple[str, bytes]], epoch: int) -> None:
+    """Write `members` in the order given with one fixed time: same members, same bytes.
+
+    Members are consumed one at a time, so a large archive is never held in memory whole."""
     import datetime as dt
 
     stamp = max(dt.datetime.fromtimestamp(epoch, tz=dt.UTC), dt.datetime(1980, 1, 1, tzinfo=dt.UTC))
-    buffer = BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in sorted(members):
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members:
             info = zipfile.ZipInfo(name, date_time=stamp.timetuple()[:6])
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
             archive.writestr(info, data)
-    return buffer.getvalue()
 
 
-__all__ = ["FORMATS", "Module", "explanation", "export_files", "plain_text"]
+__all__ = ["FORMATS", "Module", "deterministic_zip", "explanation", "export_files", "plain_text", "write_zip"]

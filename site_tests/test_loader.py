@@ -6,8 +6,11 @@ import time
 import tracemalloc
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from csbp.diagnostics import Position, Report
-from csbp.loader import MAX_FILE_BYTES, load_yaml
+from csbp.loader import MAX_FILE_BYTES, MAX_FLOW_DEPTH, SourceCache, _check_text, _Rejected, load_yaml
 
 
 def load(tmp_path: Path, content: str | bytes):
@@ -95,3 +98,64 @@ def test_unreadable_path_is_a_clean_error(tmp_path):
     report = Report()
     assert load_yaml(tmp_path / "missing.yaml", report) is None
     assert "cannot read the file" in report.errors[0].message
+
+
+def test_a_duplicate_key_names_the_line_of_the_first(tmp_path):
+    _, report = load(tmp_path, "title: A\nnested:\n  key: 1\n  other: 2\n  key: 3\n")
+    assert report.errors[0].position == Position(5, 3)
+    assert "the key 'key' appears twice in the same mapping (first on line 3)" in report.errors[0].message
+
+
+def test_positions_come_from_the_text_that_was_parsed_even_if_the_file_changed(tmp_path):
+    document, _ = load(tmp_path, "title: A\nlist:\n  - one\n  - two\n")
+    (tmp_path / "entry.yaml").write_text("\n\n\n\ntitle: A\n", "utf-8")
+    assert document.position_of(("list", 1)) == Position(4, 5)
+
+
+def test_positions_of_cached_data_are_read_from_the_file_and_its_checks_still_apply(tmp_path):
+    cache = SourceCache()
+    load(tmp_path, "title: A\nlist: [one, two]\n")
+    path = tmp_path / "entry.yaml"
+    load_yaml(path, Report(), cache)
+    cached = load_yaml(path, Report(), cache)
+    assert cached.positions_pending and cached.text is None
+    assert cached.position_of(("list", 1)) == Position(2, 13)
+    cached = load_yaml(path, Report(), cache)
+    bomb = 'a: &a ["x","x","x","x","x","x","x","x","x"]\nb: [' + ",".join(["*a"] * 30) + "]\n"
+    path.write_text(bomb, "utf-8")  # changed after loading: an alias bomb must not be walked
+    assert cached.position_of(("list", 1)) == Position()
+
+
+def reference_screen(text: str) -> tuple[Position, str] | None:
+    """The tab and nesting screens as a plain line-by-line, character-by-character scan."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        indent = line[: len(line) - len(line.lstrip(" \t"))]
+        if "\t" in indent:
+            return Position(number, indent.index("\t") + 1), "tab"
+    depth = deepest = 0
+    for char in text:
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+    return (Position(), "nesting") if deepest > MAX_FLOW_DEPTH else None
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            ["a", " ", "\t", "\n", "\r", "\r\n", "\x0b", "\x1c", "\x85", "\u2028", "[", "]", "{", "}", "x: "]
+        )
+        | st.sampled_from(["[" * 40, "]" * 40, "{" * 30]),
+        max_size=40,
+    ).map("".join)
+)
+def test_the_tab_and_nesting_screens_find_what_a_line_by_line_scan_finds(text):
+    try:
+        _check_text(text.encode())
+        found = None
+    except _Rejected as rejected:
+        found = (rejected.position, "tab" if "tab" in rejected.message else "nesting")
+    assert found == reference_screen(text)

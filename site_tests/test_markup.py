@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import markdown
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from csbp import markup
 from csbp.markup import markdown_block, markdown_inline, md_text, page_markdown
 
 
@@ -47,3 +50,57 @@ def test_sanitised_html_is_never_reparsed_as_markdown():
 def test_hand_written_pages_keep_headings_and_lose_scripts():
     page = page_markdown("Intro <script>x()</script>\n\n## Who *writes* it\n\nPeople.\n")
     assert "## Who writes it" in page and "<script" not in page and "People." in page
+
+
+# Shortcuts in the conversion and in the removed-markup check must change nothing.
+def converter_output(text: str) -> str:
+    return markup._shift_headings(markup._CONVERTER.reset().convert(text), 2)
+
+
+_MARKDOWN_ALPHABET = st.characters(codec="utf-8", exclude_categories=["Cs"]) | st.sampled_from(
+    list("aZ 1.-+=:;'\"()/%$@^?,#*_`[]<>&|~!{}\\\t\r\n\xa0\u2028\u3000")
+)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.text(alphabet=_MARKDOWN_ALPHABET, max_size=30), st.booleans())
+def test_a_plain_line_is_rendered_as_the_converter_renders_it(text, lead_with_a_letter):
+    text = f"A{text}" if lead_with_a_letter else text
+    assert markup._to_html(text, 2) == converter_output(text)
+
+
+def test_plain_lines_take_the_shortcut_and_markup_does_not():
+    assert markup._PLAIN_LINE.fullmatch("Check every pass at the gate, twice.")
+    for text in ("1. item", "Use **bold**", "a <b>tag</b>", "- item", "# heading", "Tom & Jerry", "a | b"):
+        assert not markup._PLAIN_LINE.fullmatch(text), text
+
+
+_HTML_PIECES = st.sampled_from(
+    [
+        "text",
+        " ",
+        "\n\n",
+        "**b**",
+        "<b>x</b>",
+        "<span>",
+        '<a href="https://e.org" rel="noopener noreferrer">x</a>',
+        ' rel="noopener noreferrer"',
+        "[l](https://e.org)",
+        "[j](javascript:x)",
+        "<!-- c -->",
+        '<img src="x">',
+        '"',
+        "&",
+        "<",
+        "<p title='x'>",
+        "`code <i>`",
+    ]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_HTML_PIECES, max_size=8).map("".join))
+def test_the_removed_markup_shortcut_agrees_with_the_full_outline_diff(text):
+    rendered = markup._to_html(text, 2)
+    cleaned = markup.clean_html(rendered)
+    assert markup._diff_outline(rendered, cleaned) == markup._outline_removed(rendered, cleaned)

@@ -1,14 +1,17 @@
-"""Stage 1, load: read YAML files safely and remember where every value stands.
+"""Stage 1, load: read YAML files safely and know where every value stands.
 
 Contributors' files are untrusted input. This loader refuses what the YAML libraries
 accept silently or fail on badly: oversized, binary and non-UTF-8 files, tabs, empty
-files, duplicate keys, alias expansion bombs and absurd nesting. It records the
-line and column of every value and key so later stages can point at them.
+files, duplicate keys, alias expansion bombs and absurd nesting. The line and column
+of every value and key, so later stages can point at them, are worked out only for a
+file that gets a diagnostic: most files get none, and mapping positions costs as much
+as building the data.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +43,7 @@ _Loader.yaml_implicit_resolvers = {
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 
+_STR = "tag:yaml.org,2002:str"
 _ALLOWED_TAGS = {
     "tag:yaml.org,2002:map",
     "tag:yaml.org,2002:seq",
@@ -60,15 +64,14 @@ class SourceDocument:
     positions: dict[JsonPath, Position] = field(default_factory=dict)
     key_positions: dict[JsonPath, Position] = field(default_factory=dict)
     digest: str = ""
-    positions_pending: bool = False  # data came from the cache: positions are read when first needed
+    positions_pending: bool = False  # positions are worked out when first needed
+    text: str | None = field(default=None, repr=False)  # the parsed text; None: read the file again
 
     def position_of(self, json_path: JsonPath, prefer_key: bool = False) -> Position:
         """Where the value at `json_path` (or its nearest ancestor) is written."""
         if self.positions_pending:
             self.positions_pending = False
-            reread = load_yaml(self.path, Report())
-            if reread is not None:
-                self.positions, self.key_positions = reread.positions, reread.key_positions
+            self._map_positions()
         current = tuple(json_path)
         while True:
             if prefer_key and current in self.key_positions:
@@ -78,6 +81,27 @@ class SourceDocument:
             if not current:
                 return Position()
             current = current[:-1]
+
+    def _map_positions(self) -> None:
+        """Record the position of every value and key, from the text the data was parsed from
+        (or, for data from the cache, the file); a file that no longer parses gives none."""
+        text = self.text
+        self.text = None
+        try:
+            if text is None:
+                if self.path.stat().st_size > MAX_FILE_BYTES:
+                    return
+                text = _check_text(self.path.read_bytes())
+            loader = _Loader(text)
+            try:
+                node = loader.get_single_node()
+                if node is not None:
+                    _Builder(loader).build(node)  # the same checks first: the file may have changed since
+                    _record_positions(node, (), self)
+            finally:
+                loader.dispose()
+        except (_Rejected, yaml.YAMLError, OSError, RecursionError):
+            pass
 
 
 class _Rejected(Exception):
@@ -99,6 +123,11 @@ def _line_of_offset(raw: bytes, offset: int) -> Position:
     return Position(line, column)
 
 
+# A tab among the spaces that start a line; lines end where str.splitlines() ends them.
+_TAB_INDENT = re.compile("(?:^|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029])[ \t]*\t")
+_NOT_A_BRACKET = re.compile(r"[^\[\]{}]+")
+
+
 def _check_text(raw: bytes) -> str:
     """Decode and pre-screen the bytes of a file, before any YAML parsing."""
     if b"\x00" in raw:
@@ -114,35 +143,36 @@ def _check_text(raw: bytes) -> str:
             f"the file is not valid UTF-8 (byte 0x{raw[exc.start]:02x}): save it with UTF-8 encoding",
         ) from None
     text = text.removeprefix("\ufeff")
-    for number, line in enumerate(text.splitlines(), start=1):
-        indent = line[: len(line) - len(line.lstrip(" \t"))]
-        if "\t" in indent:
-            raise _Rejected(
-                Position(number, indent.index("\t") + 1),
-                "a tab is used for indentation: YAML needs spaces, replace the tab with spaces",
-            )
+    if "\t" in text and _TAB_INDENT.search(text):
+        for number, line in enumerate(text.splitlines(), start=1):
+            indent = line[: len(line) - len(line.lstrip(" \t"))]
+            if "\t" in indent:
+                raise _Rejected(
+                    Position(number, indent.index("\t") + 1),
+                    "a tab is used for indentation: YAML needs spaces, replace the tab with spaces",
+                )
     depth = deepest = 0
-    for char in text:  # cheap guard against "[[[[…" nesting that exhausts the parser's stack
-        if char in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif char in "]}":
-            depth = max(depth - 1, 0)
+    if text.count("[") + text.count("{") > MAX_FLOW_DEPTH:  # else they cannot nest too deep
+        for char in _NOT_A_BRACKET.sub("", text):  # cheap guard against "[[[[…" that exhausts the parser's stack
+            if char in "[{":
+                depth += 1
+                deepest = max(deepest, depth)
+            elif char in "]}":
+                depth = max(depth - 1, 0)
     if deepest > MAX_FLOW_DEPTH:
         raise _Rejected(Position(), f"brackets are nested more than {MAX_FLOW_DEPTH} deep: simplify the structure")
     return text
 
 
 class _Builder:
-    """Turns a composed node tree into plain data, recording positions as it goes."""
+    """Turns a composed node tree into plain data, refusing what the module docstring lists."""
 
-    def __init__(self, loader: yaml.BaseLoader, document: SourceDocument) -> None:
+    def __init__(self, loader: yaml.BaseLoader) -> None:
         self.loader = loader
-        self.document = document
         self.seen: set[int] = set()
         self.alias_uses = 0
 
-    def build(self, node: yaml.Node, path: JsonPath, depth: int = 0) -> Any:
+    def build(self, node: yaml.Node, depth: int = 0) -> Any:
         if id(node) in self.seen:
             self.alias_uses += 1
             if self.alias_uses > MAX_ALIAS_USES:
@@ -154,16 +184,18 @@ class _Builder:
         self.seen.add(id(node))
         if depth > MAX_FLOW_DEPTH:
             raise _Rejected(_mark(node), f"values are nested more than {MAX_FLOW_DEPTH} deep: simplify the structure")
-        self.document.positions.setdefault(path, _mark(node))
-        if node.tag not in _ALLOWED_TAGS:
-            raise _Rejected(_mark(node), f"the YAML tag {node.tag!r} is not allowed: remove it and write a plain value")
+        tag = node.tag
+        if tag not in _ALLOWED_TAGS:
+            raise _Rejected(_mark(node), f"the YAML tag {tag!r} is not allowed: remove it and write a plain value")
         if isinstance(node, yaml.MappingNode):
-            return self._mapping(node, path, depth)
+            return self._mapping(node, depth)
         if isinstance(node, yaml.SequenceNode):
-            return [self.build(item, (*path, index), depth + 1) for index, item in enumerate(node.value)]
+            return [self.build(item, depth + 1) for item in node.value]
+        if tag == _STR:
+            return node.value  # what the constructor returns for text, without its bookkeeping
         return self.loader.construct_object(node)
 
-    def _mapping(self, node: yaml.MappingNode, path: JsonPath, depth: int) -> dict[str, Any]:
+    def _mapping(self, node: yaml.MappingNode, depth: int) -> dict[str, Any]:
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
@@ -171,22 +203,33 @@ class _Builder:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 raise _Rejected(_mark(key_node), "YAML merge keys ('<<') are not supported: write the fields out")
             key = key_node.value
-            if key_node.tag != "tag:yaml.org,2002:str":
+            if key_node.tag != _STR:
                 raise _Rejected(
                     _mark(key_node),
                     f"the key {key!r} is read as a {key_node.tag.rsplit(':', 1)[-1]}, "
                     f'not as text: put it in quotes, as "{key}"',
                 )
             if key in result:
-                first = self.document.key_positions[(*path, key)]
+                first = next(_mark(other) for other, _ in node.value if other.value == key)
                 raise _Rejected(
                     _mark(key_node),
                     f"the key '{key}' appears twice in the same mapping "
                     f"(first on line {first.line}): keep one and delete the other",
                 )
-            self.document.key_positions[(*path, key)] = _mark(key_node)
-            result[key] = self.build(value_node, (*path, key), depth + 1)
+            result[key] = self.build(value_node, depth + 1)
         return result
+
+
+def _record_positions(node: yaml.Node, path: JsonPath, document: SourceDocument) -> None:
+    """The positions of a node tree the builder accepted (so aliases and depth are bounded)."""
+    document.positions.setdefault(path, _mark(node))
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            document.key_positions.setdefault((*path, key_node.value), _mark(key_node))
+            _record_positions(value_node, (*path, key_node.value), document)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _record_positions(item, (*path, index), document)
 
 
 class SourceCache:
@@ -303,9 +346,10 @@ def load_yaml(path: Path, report: Report, cache: SourceCache | None = None) -> S
             node = loader.get_single_node()
             if node is None:
                 raise _Rejected(Position(), "the file is empty: fill it in (`csbp new` writes a skeleton) or delete it")
-            document.data = _Builder(loader, document).build(node, ())
+            document.data = _Builder(loader).build(node)
         finally:
             loader.dispose()
+        document.text, document.positions_pending = text, True
     except _Rejected as rejected:
         report.error(path, rejected.position, rejected.message)
         return None

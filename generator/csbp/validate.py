@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import jsonschema_rs
 from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 from jsonschema.validators import extend
 from referencing import Registry, Resource
@@ -73,6 +74,98 @@ class Vocabulary:
     terms: Mapping[str, Mapping[str, Any]]
 
 
+def _not_a_term(value: Any, vocabulary: Vocabulary) -> bool:
+    return isinstance(value, str) and value not in vocabulary.terms
+
+
+def _removed_markup(enabled: Any, instance: Any) -> list[str]:
+    return removed_markup(instance) if enabled and isinstance(instance, str) else []
+
+
+# The fast path: jsonschema-rs (compiled Rust) decides valid or not; only an entry it turns
+# down goes through the Python validator, which writes the detailed messages. It must never
+# accept what the Python validator rejects, so whatever the engines read differently is
+# either translated (a pattern's closing `$`) or sent to the Python validator (see `accepts`).
+_FAST_BASE = "https://csbp.invalid/schemas/"  # a base for resolving `common.schema.json#…`, never fetched
+_PATTERN_TOKENS = re.compile(
+    r"""(?:\\[dsnt\\/.+*?()\[\]{}|^$-]          # \d, \s and escaped literals
+      | \[\^?(?:\\[dsnt\\/\[\]^-]|[^\\\]])+\]   # a character class
+      | [^\\.$\[(]                          # a literal or an operator, but not . $ [ (
+      | \((?!\?)                              # a plain group, no (?…) extension
+    )*\$?\Z""",
+    re.X,
+)
+# Characters that Python's `\s` or `\d` classify otherwise than the Rust engine's (ECMA 262) ones,
+# as json.dumps writes them, and lone surrogates, which Rust text cannot hold.
+_ENGINE_DIFFERENCES = re.compile(r"\\u001[cdef]|[\x85\ufeff\ud800-\udfff]|(?![0-9])\d")
+
+
+def _keyword_values(schema: Any, keyword: str) -> Iterator[Any]:
+    """Every value of `keyword` anywhere in a schema (or a dict of schemas)."""
+    if isinstance(schema, dict):
+        for key, value in schema.items():
+            if key == keyword:
+                yield value
+            yield from _keyword_values(value, keyword)
+    elif isinstance(schema, list):
+        for value in schema:
+            yield from _keyword_values(value, keyword)
+
+
+def _portable_pattern(pattern: str) -> bool:
+    r"""True if the pattern uses only what both engines read alike: `\d`, `\s`, classes and a closing `$`."""
+    return _PATTERN_TOKENS.match(pattern) is not None
+
+
+def _rust_schema(schema: Any) -> Any:
+    """The schema as the Rust engine must read it: Python's closing `$` also matches before a final newline."""
+    if isinstance(schema, dict):
+        return {
+            key: value[:-1] + r"\n?$"
+            if key == "pattern" and isinstance(value, str) and value.endswith("$")
+            else _rust_schema(value)
+            for key, value in schema.items()
+        }
+    if isinstance(schema, list):
+        return [_rust_schema(value) for value in schema]
+    return schema
+
+
+def _conforms(instance: Any, name: str) -> bool:
+    return _FORMATS.conforms(instance, name)
+
+
+_FORMATS = FormatChecker()
+
+
+class FastValidator:
+    """A compiled schema that only answers "valid", for the common case of an entry with no problem."""
+
+    def __init__(self, validator: jsonschema_rs.Validator) -> None:
+        self.validator = validator
+
+    def accepts(self, data: Any) -> bool:
+        """True only if the Python validator would find nothing to report; False means "ask it"."""
+        if not self.comparable(data):
+            return False
+        try:
+            return self.validator.is_valid(data)
+        except (ValueError, TypeError, OverflowError, UnicodeError):  # e.g. text Rust cannot hold
+            return False
+
+    @staticmethod
+    def comparable(data: Any) -> bool:
+        """False for data the engines may read differently: NaN, infinity, `_ENGINE_DIFFERENCES`.
+
+        `data` is as the loader builds it (dict, list, str, int, float, bool, None).
+        """
+        try:
+            text = json.dumps(data, ensure_ascii=False, allow_nan=False)
+        except (TypeError, ValueError):
+            return False
+        return _ENGINE_DIFFERENCES.search(text) is None
+
+
 class SchemaSet:
     """The shipped JSON Schemas, compiled once and extended with vocabulary checks."""
 
@@ -83,6 +176,19 @@ class SchemaSet:
         }
         self.registry: Registry = Registry().with_resources(
             (f"{name}.schema.json", Resource.from_contents(schema)) for name, schema in self.schemas.items()
+        )
+        self.formats = sorted({name for name in _keyword_values(self.schemas, "format") if isinstance(name, str)})
+        portable = all(
+            _portable_pattern(pattern)
+            for pattern in _keyword_values(self.schemas, "pattern")
+            if isinstance(pattern, str)
+        ) and not any(True for _ in _keyword_values(self.schemas, "patternProperties"))
+        self.fast_registry = (
+            jsonschema_rs.Registry(
+                [(f"{_FAST_BASE}{name}.schema.json", _rust_schema(schema)) for name, schema in self.schemas.items()]
+            )
+            if portable
+            else None
         )
         # What a cached "this file is schema-valid" depends on, besides the file and the vocabularies.
         self.stamp = hashlib.sha256(
@@ -100,7 +206,7 @@ class SchemaSet:
                 return
             values = instance if isinstance(instance, list) else [instance]
             for index, value in enumerate(values):
-                if isinstance(value, str) and value not in vocabulary.terms:
+                if _not_a_term(value, vocabulary):
                     yield ValidationError(
                         f"'{value}' is not a term of the {vocabulary.label.lower()} vocabulary."
                         f"{did_you_mean(value, vocabulary.terms)} Use one of: {choices_hint(vocabulary.terms)} "
@@ -109,7 +215,7 @@ class SchemaSet:
                     )
 
         def check_markdown(validator: Any, enabled: bool, instance: Any, schema: Any) -> Iterator[ValidationError]:
-            removed = removed_markup(instance) if enabled and isinstance(instance, str) else []
+            removed = _removed_markup(enabled, instance)
             if removed:
                 yield ValidationError(
                     f"raw HTML or an unsafe link is removed when the page is built ({', '.join(removed)}): "
@@ -118,6 +224,39 @@ class SchemaSet:
 
         cls = extend(Draft202012Validator, {"x-vocabulary": check_vocabulary, "x-markdown": check_markdown})
         return cls(self.schemas[kind], registry=self.registry, format_checker=FormatChecker())
+
+    def fast_validator(self, kind: str, vocabularies: Mapping[str, Vocabulary] | None = None) -> FastValidator | None:
+        """The compiled twin of `validator`, or None when a schema has a pattern the engines may read differently."""
+        if self.fast_registry is None:
+            return None
+        vocabularies = vocabularies or {}
+
+        class VocabularyKeyword:
+            def __init__(self, parent_schema: Any, vocabulary_id: Any, schema_path: Any) -> None:
+                self.vocabulary = vocabularies.get(vocabulary_id) if isinstance(vocabulary_id, str) else None
+
+            def validate(self, instance: Any) -> None:
+                values = instance if isinstance(instance, list) else [instance]
+                if self.vocabulary is not None and any(_not_a_term(value, self.vocabulary) for value in values):
+                    raise ValueError("not a term of the vocabulary")
+
+        class MarkdownKeyword:
+            def __init__(self, parent_schema: Any, enabled: Any, schema_path: Any) -> None:
+                self.enabled = enabled
+
+            def validate(self, instance: Any) -> None:
+                if _removed_markup(self.enabled, instance):
+                    raise ValueError("markup is removed")
+
+        validator = jsonschema_rs.Draft202012Validator(
+            _rust_schema(self.schemas[kind]),
+            registry=self.fast_registry,
+            base_uri=f"{_FAST_BASE}{kind}.schema.json",
+            keywords={"x-vocabulary": VocabularyKeyword, "x-markdown": MarkdownKeyword},
+            formats={name: functools.partial(_conforms, name=name) for name in self.formats},
+            validate_formats=True,
+        )
+        return FastValidator(validator)
 
     def resolve(self, schema: Any) -> Any:
         """Follow a `$ref` to the schema it names (one level is enough for our files)."""
@@ -285,11 +424,16 @@ def validate_schema(
     document: SourceDocument,
     report: Report,
     warnings: list[tuple[JsonPath, str]] | None = None,
+    fast: FastValidator | None = None,
 ) -> bool:
     """Validate one document against its kind's schema; report every error. True if clean.
 
     Warnings are also appended to `warnings`, so a cached result can report them again.
+    A document the `fast` validator accepts has nothing to report (it fails on what would
+    warn, too): only the others are walked by the Python validator, for the messages.
     """
+    if fast is not None and fast.accepts(document.data):
+        return True
     writer = SchemaErrorWriter(schemas, document, report)
     found = sorted(
         _leaf_errors(validator.iter_errors(document.data)),
@@ -616,13 +760,15 @@ def validate_sources(
     vocabulary_doc = sources.vocabularies
     if vocabulary_doc is None:
         return None
-    if not validate_schema(schemas, schemas.validator("vocabularies"), vocabulary_doc, report):
+    if not validate_schema(
+        schemas, schemas.validator("vocabularies"), vocabulary_doc, report, fast=schemas.fast_validator("vocabularies")
+    ):
         return None
     vocabularies = read_vocabularies(vocabulary_doc)
     stamp = f"{schemas.stamp}:{vocabulary_doc.digest}"
     documents: dict[str, dict[str, SourceDocument]] = {kind: {} for kind in KINDS}
     for kind in KINDS:
-        validator = None
+        validator = fast = None
         for document in sources.entries[kind]:
             key = str(document.path)
             known = cache.valid.get(key) if cache is not None else None
@@ -631,9 +777,10 @@ def validate_sources(
                     report.warning(document.path, document.position_of(path), message)
                 documents[kind][document.path.stem] = document
                 continue
-            validator = validator or schemas.validator(kind, vocabularies)
+            if validator is None:
+                validator, fast = schemas.validator(kind, vocabularies), schemas.fast_validator(kind, vocabularies)
             warnings: list[tuple[JsonPath, str]] = []
-            if validate_schema(schemas, validator, document, report, warnings):
+            if validate_schema(schemas, validator, document, report, warnings, fast):
                 documents[kind][document.path.stem] = document
                 if cache is not None:
                     cache.valid[key] = (document.digest, stamp, tuple(warnings))

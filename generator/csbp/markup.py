@@ -14,9 +14,10 @@ from __future__ import annotations
 import hashlib
 import html
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import markdown
 import nh3
@@ -24,6 +25,7 @@ from markdown.extensions.tables import TableExtension
 from markupsafe import Markup
 
 from csbp import cachefile
+from csbp.parallel import fork_map
 
 ALLOWED_TAGS = {
     "a",
@@ -119,10 +121,15 @@ def _to_html(text: str, shift: int = 0) -> str:
     converter does, so it is wrapped directly: site_tests/test_markup.py holds this to the
     converter's output.
     """
-    line = text.removesuffix("\n")
-    if line.isprintable() and _PLAIN_LINE.fullmatch(line):
+    if _is_plain(text):
+        line = text.removesuffix("\n")
         return f"<p>{line}</p>"
     return _shift_headings(_CONVERTER.reset().convert(text), shift)
+
+
+def _is_plain(text: str) -> bool:
+    line = text.removesuffix("\n")
+    return line.isprintable() and _PLAIN_LINE.fullmatch(line) is not None
 
 
 _LINK_REL = ' rel="noopener noreferrer"'  # what clean_html adds to every link
@@ -150,6 +157,24 @@ def _outline_removed(rendered: str, cleaned: str) -> list[str]:
     return removed
 
 
+def _render(text: str) -> tuple[str, tuple[str, ...]]:
+    """(sanitised HTML with headings from h3, names of what the sanitiser removed)."""
+    rendered = _to_html(text, 2)
+    cleaned = clean_html(rendered)
+    return cleaned, tuple(_diff_outline(rendered, cleaned))
+
+
+def _texts(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _texts(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _texts(item)
+
+
 class RenderCache:
     """Each contributor Markdown text rendered once per build, and across builds when saved.
 
@@ -172,10 +197,20 @@ class RenderCache:
             self.dirty = True
         hit = self.rendered.get(text)
         if hit is None:
-            rendered = _to_html(text, 2)
-            cleaned = clean_html(rendered)
-            hit = self.rendered[text] = (cleaned, tuple(_diff_outline(rendered, cleaned)))
+            hit = self.rendered[text] = _render(text)
         return hit
+
+    def prefetch(self, values: Iterable[Any]) -> None:
+        """Render ahead, across cores, every text in `values` (nested data) that may be Markdown and
+        is not rendered yet: a cold build's conversions, before validation asks for them one by one.
+
+        Which fields are Markdown is the schema's business; this takes every text that is not a
+        plain line (those cost nothing), so a few non-Markdown texts are rendered in vain. Nothing
+        here counts as used: only what `get` is asked for is saved."""
+        texts = (text for value in values for text in _texts(value))
+        wanted = dict.fromkeys(text for text in texts if text not in self.rendered and not _is_plain(text))
+        for text, hit in zip(wanted, fork_map(_render, list(wanted)), strict=True):
+            self.rendered[text] = hit
 
     @staticmethod
     def _stamp() -> str:

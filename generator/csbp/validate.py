@@ -24,6 +24,7 @@ from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 from jsonschema.validators import extend
 from referencing import Registry, Resource
 
+from csbp import markup
 from csbp.config import SCHEMA_DIR, HandbookPaths
 from csbp.diagnostics import Report, choices_hint, did_you_mean
 from csbp.loader import JsonPath, SourceCache, SourceDocument, load_yaml
@@ -767,6 +768,12 @@ def validate_sources(
     vocabularies = read_vocabularies(vocabulary_doc)
     stamp = f"{schemas.stamp}:{vocabulary_doc.digest}"
     documents: dict[str, dict[str, SourceDocument]] = {kind: {} for kind in KINDS}
+    markup.CACHE.prefetch(
+        document.data
+        for kind in KINDS
+        for document in sources.entries[kind]
+        if cache is None or (cache.valid.get(str(document.path)) or ())[:2] != (document.digest, stamp)
+    )
     for kind in KINDS:
         validator = fast = None
         for document in sources.entries[kind]:

@@ -80,4 +80,4 @@ class HandbookPaths:
         folder = self.kind_dir(kind)
         if not folder.is_dir():
             return []
-        return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix != ".yaml" and not p.name.startswith("."))
+        return sorted(p for p in folder.iterdir() if p.suffix != ".yaml" and not p.name.startswith(".") and p.is_file())

@@ -274,7 +274,18 @@ class Handbook:
         return list(self._facet_index.get((vocabulary, term_id), ()))
 
     def cell(self, pillar: str, dimension: str) -> list[Practice]:
-        return [p for p in self.practices_with("pillar", pillar) if any(d.id == dimension for d in p.dimensions)]
+        return list(self._cell_index.get((pillar, dimension), ()))
+
+    @functools.cached_property
+    def _cell_index(self) -> dict[tuple[str, str], list[Practice]]:
+        """Practices by (pillar, dimension), in model order: the home page asks for every cell."""
+        index: dict[tuple[str, str], list[Practice]] = {}
+        for practice in self.practices.values():
+            dimensions = dict.fromkeys(d.id for d in practice.dimensions)
+            for pillar in _unique(practice.pillars):
+                for dimension in dimensions:
+                    index.setdefault((pillar.id, dimension), []).append(practice)
+        return index
 
     @functools.cached_property
     def _facet_index(self) -> dict[tuple[str, str], list[Practice]]:
@@ -558,7 +569,7 @@ def _attach_keywords(handbook: Handbook) -> None:
     search for 'HVM' or 'PFSO' finds a practice that only writes the words out."""
     specific = {"environment", "threat", "psems"}
     abbreviated = [t for terms in handbook.terms.values() for t in terms.values() if t.abbreviations]
-    spotter = _PhraseSpotter([entry.label for entry in handbook.glossary] + [term.label for term in abbreviated])
+    spotter = _spotter(tuple([entry.label for entry in handbook.glossary] + [term.label for term in abbreviated]))
     glossary_keys = [(_phrase_key(entry.label), entry) for entry in handbook.glossary]  # once, not per practice
     abbreviated_keys = [(_phrase_key(term.label), term) for term in abbreviated]
     for practice in handbook.practices.values():
@@ -586,16 +597,35 @@ def _phrase_key(label: str) -> str:
     return " ".join(_WORD.findall(label.lower()))
 
 
+@functools.lru_cache(maxsize=2)
+def _spotter(labels: tuple[str, ...]) -> _PhraseSpotter:
+    """One spotter per set of labels, kept while the vocabularies do not change (`csbp serve`)."""
+    return _PhraseSpotter(labels)
+
+
 class _PhraseSpotter:
     """Which of many labels a text mentions as whole words ('port facility' is not in 'airport
-    facility'), in one pass over the text's words rather than one regex per label."""
+    facility'), in one pass over the text's words rather than one regex per label.
+
+    Answers are remembered by text: after an edit, only the edited practice's text is read again."""
+
+    MEMORY = 50_000  # texts remembered; beyond that the memory starts afresh
 
     def __init__(self, labels: Iterable[str]) -> None:
         self.phrases = {key for key in map(_phrase_key, labels) if key}
         self.first_words = {phrase.split(" ", 1)[0] for phrase in self.phrases}
         self.lengths = sorted({phrase.count(" ") + 1 for phrase in self.phrases})
+        self.known: dict[str, frozenset[str]] = {}
 
-    def find(self, text: str) -> set[str]:
+    def find(self, text: str) -> frozenset[str]:
+        found = self.known.get(text)
+        if found is None:
+            if len(self.known) >= self.MEMORY:
+                self.known.clear()
+            found = self.known[text] = frozenset(self._find(text))
+        return found
+
+    def _find(self, text: str) -> set[str]:
         words = _WORD.findall(text.lower())
         found: set[str] = set()
         for start, word in enumerate(words):

@@ -616,30 +616,45 @@ def validate_sources(
     vocabulary_doc = sources.vocabularies
     if vocabulary_doc is None:
         return None
-    if not validate_schema(schemas, schemas.validator("vocabularies"), vocabulary_doc, report):
-        return None
+    if not _known_valid(vocabulary_doc, schemas.stamp, report, cache):
+        warnings: list[tuple[JsonPath, str]] = []
+        if not validate_schema(schemas, schemas.validator("vocabularies"), vocabulary_doc, report, warnings):
+            return None
+        _remember_valid(vocabulary_doc, schemas.stamp, warnings, cache)
     vocabularies = read_vocabularies(vocabulary_doc)
     stamp = f"{schemas.stamp}:{vocabulary_doc.digest}"
     documents: dict[str, dict[str, SourceDocument]] = {kind: {} for kind in KINDS}
     for kind in KINDS:
         validator = None
         for document in sources.entries[kind]:
-            key = str(document.path)
-            known = cache.valid.get(key) if cache is not None else None
-            if known is not None and known[:2] == (document.digest, stamp):
-                for path, message in known[2]:
-                    report.warning(document.path, document.position_of(path), message)
+            if _known_valid(document, stamp, report, cache):
                 documents[kind][document.path.stem] = document
                 continue
             validator = validator or schemas.validator(kind, vocabularies)
-            warnings: list[tuple[JsonPath, str]] = []
+            warnings = []
             if validate_schema(schemas, validator, document, report, warnings):
                 documents[kind][document.path.stem] = document
-                if cache is not None:
-                    cache.valid[key] = (document.digest, stamp, tuple(warnings))
+                _remember_valid(document, stamp, warnings, cache)
     corpus = Corpus(vocabularies, vocabulary_doc.data.get("glossary", {}), documents)
     CrossChecker(corpus, report, today).run()
     return corpus
+
+
+def _known_valid(document: SourceDocument, stamp: str, report: Report, cache: SourceCache | None) -> bool:
+    """True if these bytes passed under the same `stamp` before; their warnings are reported again."""
+    known = cache.valid.get(str(document.path)) if cache is not None else None
+    if known is None or known[:2] != (document.digest, stamp):
+        return False
+    for path, message in known[2]:
+        report.warning(document.path, document.position_of(path), message)
+    return True
+
+
+def _remember_valid(
+    document: SourceDocument, stamp: str, warnings: list[tuple[JsonPath, str]], cache: SourceCache | None
+) -> None:
+    if cache is not None:
+        cache.valid[str(document.path)] = (document.digest, stamp, tuple(warnings))
 
 
 def validate_handbook(

@@ -48,7 +48,7 @@ _PIECES: dict[str, tuple[str, dict[str, Any]]] = {}
 def export_files(handbook: Handbook, epoch: int, fingerprints: Mapping[str, str] | None = None) -> dict[str, bytes]:
     """Every export file by name: `<module>.gift`, `<module>-qti.zip`, and `all.*` for every module.
 
-    With `fingerprints` (module id -> digest of the module and the entries it links to), a
+    With `fingerprints` (module id -> digest of the module and what it shows of linked entries), a
     module whose fingerprint is unchanged since the last call is not exported again.
     """
     from csbp.exports.gift import gift_blocks, gift_text

@@ -3,7 +3,8 @@
 A listing page (the practices index, what's new, a term or matrix page) shows one row per
 entry. Its page fingerprint changes whenever any listed entry changes, and rendering
 thousands of rows is most of the cost of regenerating after an edit in `csbp serve`. So a
-template renders each row with `{{ reuse(macro, entry, *args) }}`. After the page is
+template renders each row with `{{ reuse(macro, entry, *args) }}` (or a whole list with
+`{{ reuse_each(macro, entries) }}`). After the page is
 rendered, the page cache records where each row stands in its text (`PageCache.put_parts`,
 under the text's SHA-256); the next time the page must be rendered, a row whose key is
 unchanged is cut from the previous text (kept in memory, or read back from the docs tree,
@@ -19,7 +20,8 @@ warm-equals-cold tests in site_tests/test_cache.py are the guard.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
+from typing import Any
 
 from jinja2 import pass_context
 from jinja2.runtime import Context, Macro
@@ -38,7 +40,7 @@ class Rows:
         self.previous: dict[str, dict[PartKey, str]] = {}  # by page: rows of its previous text
         self.emitted: dict[str, list[tuple[PartKey, str]]] = {}  # by page: rows this render put in it
 
-    def row(self, page: str, macro: Macro, template: str | None, entry: Entry, args: tuple[Hashable, ...]) -> Markup:
+    def row(self, page: str, macro: Macro, template: str | None, entry: Entry, args: tuple[Hashable, ...]) -> str:
         if self.cache is None:
             return macro(entry, *args)
         fingerprints, pages = self.cache
@@ -46,8 +48,9 @@ class Rows:
         previous = self.previous.get(page)
         if previous is None:
             previous = self.previous[page] = pages.previous_parts(page, self.setting)
-        text = previous.get(key)
-        row = macro(entry, *args) if text is None else Markup(text)
+        row = previous.get(key)
+        if row is None:
+            row = macro(entry, *args)
         self.emitted.setdefault(page, []).append((key, row))
         return row
 
@@ -73,4 +76,16 @@ def reuse(context: Context, macro: Macro, entry: Entry, *args: Hashable) -> Mark
     rows: Rows | None = context.get("rows")
     if rows is None:
         return macro(entry, *args)
-    return rows.row(context["page_src"], macro, context.name, entry, args)
+    return Markup(rows.row(context["page_src"], macro, context.name, entry, args))
+
+
+@pass_context
+def reuse_each(context: Context, macro: Macro, items: Iterable[Entry | tuple[Any, ...]]) -> Markup:
+    """`reuse(macro, entry, *args)` for each item (an entry, or a tuple of an entry and the
+    macro's further arguments), one per line: a long listing without a template loop."""
+    rows: Rows | None = context.get("rows")
+    calls = [(item[0], tuple(item[1:])) if isinstance(item, tuple) else (item, ()) for item in items]
+    if rows is None:
+        return Markup("\n".join(macro(entry, *args) for entry, args in calls))
+    page, template = context["page_src"], context.name
+    return Markup("\n".join(rows.row(page, macro, template, entry, args) for entry, args in calls))

@@ -13,6 +13,9 @@ warm-equals-cold tests in site_tests/test_cache.py are the guard.
 Within one process (`csbp serve`) outputs are kept in memory. Across processes (repeated
 `csbp build`) the signed cache file records each page's fingerprint and the SHA-256 of its
 output; the page already in the docs tree is reused only if its bytes still hash to that.
+
+A listing page whose fingerprint changed is rendered again, but the rows of its unchanged
+entries are cut from its previous text (`PageCache.previous_parts`, see fragments.py).
 """
 
 from __future__ import annotations

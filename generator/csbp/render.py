@@ -7,9 +7,11 @@ them), and sanitised HTML blocks for contributor text. Nothing here imports MkDo
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import hashlib
 import html
+import itertools
 import json
 import posixpath
 import re
@@ -26,7 +28,7 @@ from csbp import cachefile
 from csbp.config import TEMPLATE_DIR
 from csbp.diagnostics import Report
 from csbp.exports import export_files, shown_from_links
-from csbp.fragments import Rows, reuse
+from csbp.fragments import Rows, reuse, reuse_each
 from csbp.markup import markdown_block, markdown_inline, md_text, page_markdown, plain
 from csbp.model import AUDIENCE_MARKING, FACETS, Entry, Handbook, Module, Practice, Term
 from csbp.pagecache import Fingerprints, PageCache
@@ -181,7 +183,7 @@ def make_environment() -> Environment:
         duration=duration,
         shuffled=shuffled,
     )
-    env.globals.update(TLP_CSS=TLP_CSS, FACETS=FACETS, reuse=reuse)
+    env.globals.update(TLP_CSS=TLP_CSS, FACETS=FACETS, reuse=reuse, reuse_each=reuse_each)
     return env
 
 
@@ -430,22 +432,30 @@ def _recent(entries: Iterable[Entry], limit: int = 8) -> list[Entry]:
 KIND_LABELS = {"practice": "practice", "lesson": "lesson learned", "module": "training module", "path": "learning path"}
 
 
-def changelog(hb: Handbook) -> list[dict[str, Any]]:
-    """Every history item of every published entry, for the What's new page (dates from content only)."""
-    return [
-        {
-            "month": item.date.strftime("%Y-%m"),
-            "date": item.date,
-            "sort_key": (item.date, entry.kind, entry.id),
-            "change": item.change,
-            "note": item.note,
-            "entry": entry,
-            "index": index,
-            "kind_label": KIND_LABELS[entry.kind],
-        }
+def changelog(hb: Handbook) -> list[tuple[dt.date, list[tuple[Entry, int, str]]]]:
+    """Every history item of every published entry, for the What's new page (dates from content
+    only): by month, newest first, as (a date of the month, [(entry, history index, kind label)])."""
+    items = [
+        (entry, index, item.date)
         for entry in sorted(hb.entries(), key=lambda e: (e.kind, e.id))
         for index, item in enumerate(entry.history)
     ]
+    items.sort(key=_month)
+    months = [list(group) for _month_key, group in itertools.groupby(items, key=_month)]
+    return [
+        (
+            group[0][2],
+            [
+                (entry, index, KIND_LABELS[entry.kind])
+                for entry, index, _date in sorted(group, key=lambda i: (i[2], i[0].kind, i[0].id), reverse=True)
+            ],
+        )
+        for group in reversed(months)
+    ]
+
+
+def _month(item: tuple[Entry, int, dt.date]) -> tuple[int, int]:
+    return item[2].year, item[2].month
 
 
 def glossary_rows(hb: Handbook) -> list[dict[str, Any]]:

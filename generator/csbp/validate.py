@@ -323,6 +323,7 @@ class Corpus:
     vocabularies: dict[str, Vocabulary]
     glossary: dict[str, Mapping[str, Any]]
     documents: dict[str, dict[str, SourceDocument]]
+    vocabularies_digest: str = ""  # of the file both come from; "" when unknown
 
     def ids(self, kind: str) -> set[str]:
         return set(self.documents[kind])
@@ -635,7 +636,7 @@ def validate_sources(
             if validate_schema(schemas, validator, document, report, warnings):
                 documents[kind][document.path.stem] = document
                 _remember_valid(document, stamp, warnings, cache)
-    corpus = Corpus(vocabularies, vocabulary_doc.data.get("glossary", {}), documents)
+    corpus = Corpus(vocabularies, vocabulary_doc.data.get("glossary", {}), documents, vocabulary_doc.digest)
     CrossChecker(corpus, report, today).run()
     return corpus
 

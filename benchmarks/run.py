@@ -71,7 +71,7 @@ def stage_child(root: Path, change: bool) -> dict[str, Any]:
 def one_change(paths: Any, before: Any) -> dict[str, Any]:
     """Change one practice's summary and regenerate as `csbp serve` does; then put it back."""
     from csbp.diagnostics import Report
-    from csbp.pipeline import Progress, generate, validate
+    from csbp.pipeline import Progress, collection_paused, generate, validate
 
     practice = sorted(before.handbook.practices)[len(before.handbook.practices) // 2]
     source = paths.root / "practices" / f"{practice}.yaml"
@@ -82,9 +82,11 @@ def one_change(paths: Any, before: Any) -> dict[str, Any]:
     try:
         report, progress = Report(), Progress(quiet=True)
         started = time.perf_counter()
-        corpus = validate(paths, report, progress)
-        generated = generate(paths, corpus, report, progress)
-        elapsed = time.perf_counter() - started
+        # As `csbp serve` regenerates: caches saved and garbage collected once edits pause, not in between.
+        with collection_paused():
+            corpus = validate(paths, report, progress)
+            generated = generate(paths, corpus, report, progress, save=False)
+            elapsed = time.perf_counter() - started
     finally:
         source.write_text(original, "utf-8")
     return {

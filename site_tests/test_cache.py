@@ -153,6 +153,12 @@ EDITS = {
         "title: Frontage security, the basics",
     ),
     "new related link": ("practices/vehicle-barriers.yaml", "summary:", "related: [staff-vetting]\nsummary:"),
+    "summary of a listed practice": (
+        "practices/staff-vetting.yaml",
+        "Check the identity",
+        "Check the identity, references",
+    ),
+    "facet term added": ("practices/staff-vetting.yaml", "pillars: [prevent]", "pillars: [prevent, protect]"),
     "glossary in the vocabularies": (
         "content/vocabularies.yaml",
         "\nglossary:\n",
@@ -187,3 +193,112 @@ def test_serve_style_regeneration_in_one_process_equals_a_cold_build(handbook, t
     )
     assert result.returncode == 0, result.stderr
     assert tree_bytes(handbook) == cold_tree(handbook, tmp_path)
+
+
+# A `csbp serve` session: every edit regenerated in the same process, as serve does it (caches
+# saved and garbage collected only once edits pause). Listing pages then reuse the rows of
+# unchanged entries from their previous text, and unchanged files are skipped by their stat.
+SERVE_SESSION = """
+import os, shutil, sys, time
+from pathlib import Path
+from csbp.config import HandbookPaths
+from csbp.diagnostics import Report
+from csbp.pipeline import Progress, collection_paused, generate, upkeep, validate
+
+root, out = Path(sys.argv[1]), Path(sys.argv[2])
+paths = HandbookPaths.at(root)
+an_hour_ago = time.time() - 3600
+for path in root.rglob("*.yaml"):  # old enough for the loader to trust their stat
+    os.utime(path, (an_hour_ago, an_hour_ago))
+pristine = out / "pristine"
+shutil.copytree(root, pristine)
+
+
+def replace(relative, old, new):
+    path = root / relative
+    text = path.read_text()
+    assert old in text, (relative, old)
+    path.write_text(text.replace(old, new, 1))
+
+
+def same_size_edit_keeping_mtime(relative, old, new):
+    assert len(old) == len(new)
+    path = root / relative
+    before = path.stat()
+    replace(relative, old, new)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))  # only the ctime tells
+
+
+def back_to_pristine():
+    for path in (root / "practices").glob("*.yaml"):
+        path.unlink()
+    shutil.copytree(pristine, root, dirs_exist_ok=True, ignore=shutil.ignore_patterns("build"))
+
+
+STEPS = [
+    lambda: replace("practices/staff-vetting.yaml", "Check the identity", "Check the identity, references"),
+    lambda: replace("practices/vehicle-barriers.yaml", "title: Vehicle barriers", "title: Anti-ram barriers"),
+    lambda: replace("practices/staff-vetting.yaml", "pillars: [prevent]", "pillars: [prevent, protect]"),
+    lambda: replace(
+        "practices/perimeter-patrols.yaml",
+        "change: added}",
+        "change: added}\\n  - {date: 2026-03-01, change: revised, note: Patrol times drawn at random}",
+    ),
+    lambda: shutil.copy(root / "practices/staff-vetting.yaml", root / "practices/badge-checks.yaml"),
+    lambda: replace("practices/badge-checks.yaml", "title: Staff vetting before access", "title: Badge checks"),
+    lambda: (root / "practices/badge-checks.yaml").rename(root / "practices/gate-badge-checks.yaml"),
+    lambda: (root / "practices/gate-badge-checks.yaml").unlink(),
+    lambda: same_size_edit_keeping_mtime("content/lessons/frontage-attack.yaml", "by bollards", "by barriers"),
+    back_to_pristine,
+]
+
+for number, step in enumerate([lambda: None, *STEPS]):
+    step()
+    report = Report()
+    with collection_paused():
+        corpus = validate(paths, report, Progress(quiet=True))
+        assert corpus is not None and not report.errors, [d.format(root) for d in report.errors]
+        generate(paths, corpus, report, Progress(quiet=True), save=False)
+    if number % 3 == 2:
+        upkeep(paths)
+    shutil.copytree(root, out / f"step-{number}", ignore=shutil.ignore_patterns("build"))
+    shutil.copytree(root / "build" / "docs", out / f"step-{number}-docs")
+print(number)
+"""
+
+
+def docs_bytes(docs: Path) -> dict[str, bytes]:
+    return {p.relative_to(docs).as_posix(): p.read_bytes() for p in sorted(docs.rglob("*")) if p.is_file()}
+
+
+def test_every_regeneration_of_a_serve_session_equals_a_cold_build(handbook, tmp_path):
+    """Edits that change listings (a summary, a title that reorders them, a new facet term, a
+    history note, an added, renamed and deleted practice), one the file's stat hides but for its
+    ctime, and a return to the original sources: after each, the tree equals a cold build."""
+    out = tmp_path / "session"
+    environment = {**os.environ, "CSBP_CACHE_KEY_DIR": str(tmp_path / "key")}
+    result = subprocess.run(
+        [sys.executable, "-c", SERVE_SESSION, str(handbook), str(out)],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    steps = int(result.stdout.strip().splitlines()[-1])
+    for number in range(steps + 1):
+        assert docs_bytes(out / f"step-{number}-docs") == cold_tree(out / f"step-{number}", tmp_path), number
+
+
+def test_a_practice_deleted_between_two_builds_leaves_every_listing(handbook, tmp_path):
+    """The second build reuses listing rows saved by the first; the deleted practice's rows go."""
+    extra = handbook / "practices" / "badge-checks.yaml"
+    extra.write_text(
+        (handbook / "practices" / "staff-vetting.yaml").read_text().replace("Staff vetting", "Badge checks")
+    )
+    generate(handbook, tmp_path / "key")
+    extra.unlink()
+    written = generate(handbook, tmp_path / "key")
+    assert "practices/index.md" in written
+    assert tree_bytes(handbook) == cold_tree(handbook, tmp_path)
+    assert not any(b"Badge checks" in content for content in tree_bytes(handbook).values())

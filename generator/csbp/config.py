@@ -72,12 +72,13 @@ class HandbookPaths:
         return own if own.is_dir() else PACKAGE_DIR.parent.parent / "overrides"
 
     def entry_files(self, kind: str) -> list[Path]:
+        """The folder's entry files by name (names compare much faster than Path objects)."""
         folder = self.kind_dir(kind)
-        return sorted(folder.glob("*.yaml")) if folder.is_dir() else []
+        return sorted(folder.glob("*.yaml"), key=lambda path: path.name) if folder.is_dir() else []
 
     def stray_files(self, kind: str) -> list[Path]:
         """Files in an entry folder that are not `.yaml` entries (e.g. `.yml`): never silently ignored."""
         folder = self.kind_dir(kind)
         if not folder.is_dir():
             return []
-        return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix != ".yaml" and not p.name.startswith("."))
+        return sorted(p for p in folder.iterdir() if p.suffix != ".yaml" and not p.name.startswith(".") and p.is_file())

@@ -75,14 +75,17 @@ def write_docs(tree: DocsTree, docs_dir: Path) -> WriteStats:
             stats.written.append(src)
         else:
             stats.unchanged += 1
-    if docs_dir.is_dir():
-        for path in sorted(docs_dir.rglob("*"), reverse=True):
-            relative = path.relative_to(docs_dir).as_posix()
-            if path.is_file() and relative not in tree.pages:
-                path.unlink()
+    # os.walk, not rglob + is_file: directory entries carry their type, so no stat per file.
+    for folder, _dirs, files in os.walk(docs_dir, topdown=False):
+        prefix = Path(folder).relative_to(docs_dir).as_posix()
+        for name in files:
+            relative = name if prefix == "." else f"{prefix}/{name}"
+            if relative not in tree.pages:
+                os.unlink(os.path.join(folder, name))
                 stats.removed.append(relative)
-            elif path.is_dir() and not any(path.iterdir()):
-                path.rmdir()
+        if prefix != "." and not os.listdir(folder):
+            os.rmdir(folder)
+    stats.removed.sort(reverse=True)
     return stats
 
 

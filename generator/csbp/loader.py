@@ -11,7 +11,9 @@ as building the data.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -247,6 +249,20 @@ class SourceCache:
         self.valid: dict[str, tuple[str, str, tuple[tuple[JsonPath, str], ...]]] = {}
         self.used: set[str] = set()
         self.dirty = True  # saved only when something new was read: a quiet rebuild writes nothing
+        self.stats: dict[str, tuple[_FileStamp, str]] = {}  # in memory only: the digest of a file as last read
+
+    def digest_by_stat(self, path: Path, status: os.stat_result) -> str | None:
+        """The digest of the file as this process last read it, if its stat shows no change since."""
+        known = self.stats.get(str(path))
+        return known[1] if known is not None and known[0] == _file_stamp(status) else None
+
+    def remember_stat(self, path: Path, status: os.stat_result, digest: str) -> None:
+        """Trust the stat next time, unless the file was modified too recently to tell a later
+        write in the same clock tick from this one (git's "racy clean" problem): then it is read again."""
+        if status.st_mtime_ns < time.time_ns() - _RACY_NS:
+            self.stats[str(path)] = (_file_stamp(status), digest)
+        else:
+            self.stats.pop(str(path), None)
 
     def data(self, path: Path, digest: str) -> Any:
         key = str(path)
@@ -290,6 +306,15 @@ class SourceCache:
         cachefile.write(path, _SOURCE_STAMP, {"parsed": parsed, "valid": valid})
 
 
+_FileStamp = tuple[int, int, int, int, int]
+_RACY_NS = 2_000_000_000  # a file modified less than 2 s before it was read is read again next time
+
+
+def _file_stamp(status: os.stat_result) -> _FileStamp:
+    """What changes when a file is written, replaced or moved: size, times, inode and device."""
+    return status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino, status.st_dev
+
+
 def _is_digest(value: Any) -> bool:
     return isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
 
@@ -322,20 +347,28 @@ _SOURCE_STAMP = (
 def load_yaml(path: Path, report: Report, cache: SourceCache | None = None) -> SourceDocument | None:
     """Parse one YAML file; on any problem, report it with its position and return None.
 
-    With a `cache`, a file whose bytes were parsed before is not parsed again.
+    With a `cache`, a file whose bytes were parsed before is not parsed again, and a file
+    whose stat is unchanged since this process last read it is not even read.
     """
     document = SourceDocument(path=path, data=None)
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
+        status = path.stat()
+        if status.st_size > MAX_FILE_BYTES:
             raise _Rejected(
                 Position(),
-                f"the file is {size:,} bytes, over the {MAX_FILE_BYTES:,}-byte limit "
+                f"the file is {status.st_size:,} bytes, over the {MAX_FILE_BYTES:,}-byte limit "
                 "for an entry: shorten it or split it into several entries",
             )
+        if cache is not None:
+            unchanged = cache.digest_by_stat(path, status)
+            cached = cache.data(path, unchanged) if unchanged is not None else None
+            if cached is not None:
+                document.digest, document.data, document.positions_pending = unchanged, cached, True
+                return document
         raw = path.read_bytes()
         document.digest = hashlib.sha256(raw).hexdigest()
         if cache is not None:
+            cache.remember_stat(path, status, document.digest)
             cached = cache.data(path, document.digest)
             if cached is not None:
                 document.data, document.positions_pending = cached, True

@@ -17,6 +17,7 @@ from typing import Any
 
 from csbp.config import KIND_URL
 from csbp.diagnostics import Report
+from csbp.loader import SourceDocument
 from csbp.validate import Corpus, Vocabulary, add_months
 
 TLP_ORDER = ("TLP:CLEAR", "TLP:GREEN", "TLP:AMBER", "TLP:AMBER+STRICT", "TLP:RED")
@@ -37,6 +38,7 @@ FACETS: tuple[tuple[str, str], ...] = (
     ("psems", "psems"),
     ("evidence", "evidence_levels"),
 )
+_FACET_ATTRIBUTES = dict(FACETS)
 
 
 @dataclass(frozen=True)
@@ -143,7 +145,7 @@ class Practice(Entry):
         return [self.evidence_level] if self.evidence_level else []
 
     def facet_terms(self, vocabulary: str) -> list[Term]:
-        return getattr(self, dict(FACETS)[vocabulary])
+        return getattr(self, _FACET_ATTRIBUTES[vocabulary])
 
 
 @dataclass(frozen=True)
@@ -274,7 +276,18 @@ class Handbook:
         return list(self._facet_index.get((vocabulary, term_id), ()))
 
     def cell(self, pillar: str, dimension: str) -> list[Practice]:
-        return [p for p in self.practices_with("pillar", pillar) if any(d.id == dimension for d in p.dimensions)]
+        return list(self._cell_index.get((pillar, dimension), ()))
+
+    @functools.cached_property
+    def _cell_index(self) -> dict[tuple[str, str], list[Practice]]:
+        """Practices by (pillar, dimension), in model order: the home page asks for every cell."""
+        index: dict[tuple[str, str], list[Practice]] = {}
+        for practice in self.practices.values():
+            dimensions = dict.fromkeys(d.id for d in practice.dimensions)
+            for pillar in _unique(practice.pillars):
+                for dimension in dimensions:
+                    index.setdefault((pillar.id, dimension), []).append(practice)
+        return index
 
     @functools.cached_property
     def _facet_index(self) -> dict[tuple[str, str], list[Practice]]:
@@ -285,6 +298,40 @@ class Handbook:
                 for term in _unique(practice.facet_terms(vocabulary)):
                     index.setdefault((vocabulary, term.id), []).append(practice)
         return index
+
+
+ENTRY_TYPES: dict[str, type[Entry]] = {"practice": Practice, "lesson": Lesson, "module": Module, "path": LearningPath}
+
+
+@dataclass
+class _Made:
+    """What model building keeps between runs of one process for the same vocabularies (`stamp`):
+    the terms, each entry's own fields by (kind, id) with the file and digest they were made from,
+    and practices' keywords by text. Other vocabularies start it afresh."""
+
+    stamp: str
+    terms: dict[str, dict[str, Term]] = field(default_factory=dict)
+    fields: dict[tuple[str, str], tuple[str, dict[str, Any]]] = field(default_factory=dict)
+    used: set[tuple[str, str]] = field(default_factory=set)
+    keywords: dict[tuple[str, tuple[str, ...]], list[str]] = field(default_factory=dict)
+
+    def finish(self) -> None:
+        """Forget entries whose file is gone (or renamed), and keywords of texts no longer there."""
+        self.fields = {key: made for key, made in self.fields.items() if key in self.used}
+        self.used = set()
+        if len(self.keywords) > 2 * len(self.fields) + 100:
+            self.keywords.clear()
+
+
+_MADE = _Made("")
+
+
+def _made_for(stamp: str) -> _Made:
+    """The kept model parts for these vocabularies; an empty stamp (unknown vocabularies) keeps nothing."""
+    global _MADE
+    if _MADE.stamp != stamp or not stamp:
+        _MADE = _Made(stamp)
+    return _MADE
 
 
 def _unique(items: Iterable[Any]) -> list[Any]:
@@ -307,7 +354,8 @@ class ModelBuilder:
         self.audience = audience
         self.today = today
         self.report = report
-        self.terms: dict[str, dict[str, Term]] = {
+        self.made = _made_for(corpus.vocabularies_digest)
+        self.terms: dict[str, dict[str, Term]] = self.made.terms or {
             vid: {
                 tid: Term(
                     vid,
@@ -321,6 +369,21 @@ class ModelBuilder:
             }
             for vid, vocabulary in corpus.vocabularies.items()
         }
+        self.made.terms = self.terms
+
+    def _entry(self, kind: str, entry_id: str, document: SourceDocument) -> Any:
+        """A new entry object of one file: its own fields are made once per file content (and
+        vocabularies) and kept, so `csbp serve` makes only the edited file's again; the links
+        between entries are set on the new objects by `build`."""
+        make = {"practice": self._practice, "lesson": self._lesson, "module": self._module, "path": self._path}[kind]
+        if not self.made.stamp or not document.digest:
+            return ENTRY_TYPES[kind](**make(entry_id, document.data, document.path))
+        made_from = f"{document.path}:{document.digest}"
+        known = self.made.fields.get((kind, entry_id))
+        if known is None or known[0] != made_from:
+            known = self.made.fields[(kind, entry_id)] = (made_from, make(entry_id, document.data, document.path))
+        self.made.used.add((kind, entry_id))
+        return ENTRY_TYPES[kind](**known[1])
 
     def term(self, vocabulary: str, term_id: str) -> Term:
         return self.terms[vocabulary][term_id]
@@ -364,10 +427,12 @@ class ModelBuilder:
         }
         excluded_ids = {kind: set(docs) - set(included[kind]) for kind, docs in documents.items()}
 
-        practices = {eid: self._practice(eid, doc.data, doc.path) for eid, doc in included["practice"].items()}
-        lessons = {eid: self._lesson(eid, doc.data, doc.path) for eid, doc in included["lesson"].items()}
-        modules = {eid: self._module(eid, doc.data, doc.path) for eid, doc in included["module"].items()}
-        paths = {eid: self._path(eid, doc.data, doc.path) for eid, doc in included["path"].items()}
+        practices: dict[str, Practice] = {
+            eid: self._entry("practice", eid, doc) for eid, doc in included["practice"].items()
+        }
+        lessons: dict[str, Lesson] = {eid: self._entry("lesson", eid, doc) for eid, doc in included["lesson"].items()}
+        modules: dict[str, Module] = {eid: self._entry("module", eid, doc) for eid, doc in included["module"].items()}
+        paths: dict[str, LearningPath] = {eid: self._entry("path", eid, doc) for eid, doc in included["path"].items()}
         by_kind: dict[str, Mapping[str, Entry]] = {
             "practice": practices,
             "lesson": lessons,
@@ -456,18 +521,19 @@ class ModelBuilder:
             paths,
             excluded=[],
         )
-        _attach_keywords(handbook)
+        _attach_keywords(handbook, self.made.keywords if self.made.stamp else None)
+        self.made.finish()
         return handbook
 
-    def _path(self, entry_id: str, data: Mapping[str, Any], source: Path) -> LearningPath:
-        return LearningPath(
+    def _path(self, entry_id: str, data: Mapping[str, Any], source: Path) -> dict[str, Any]:
+        return dict(
             **self.common("path", entry_id, data, source),
             role=self.term("role", data["role"]),
             introduction=data.get("introduction", ""),
         )
 
-    def _practice(self, entry_id: str, data: Mapping[str, Any], source: Path) -> Practice:
-        return Practice(
+    def _practice(self, entry_id: str, data: Mapping[str, Any], source: Path) -> dict[str, Any]:
+        return dict(
             **self.common("practice", entry_id, data, source),
             pillars=self.term_list("pillar", data["pillars"]),
             dimensions=self.term_list("dimension", data["dimensions"]),
@@ -485,9 +551,9 @@ class ModelBuilder:
             references=[self.reference(r) for r in data["references"]],
         )
 
-    def _lesson(self, entry_id: str, data: Mapping[str, Any], source: Path) -> Lesson:
+    def _lesson(self, entry_id: str, data: Mapping[str, Any], source: Path) -> dict[str, Any]:
         incident = data["incident"]
-        return Lesson(
+        return dict(
             **self.common("lesson", entry_id, data, source),
             incident=Incident(
                 incident["name"],
@@ -503,8 +569,8 @@ class ModelBuilder:
             sources=[self.reference(r) for r in data["sources"]],
         )
 
-    def _module(self, entry_id: str, data: Mapping[str, Any], source: Path) -> Module:
-        return Module(
+    def _module(self, entry_id: str, data: Mapping[str, Any], source: Path) -> dict[str, Any]:
+        return dict(
             **self.common("module", entry_id, data, source),
             audience=self.term_list("role", data["audience"]),
             level=self.term("level", data["level"]),
@@ -551,25 +617,34 @@ class ModelBuilder:
         )
 
 
-def _attach_keywords(handbook: Handbook) -> None:
+def _attach_keywords(handbook: Handbook, known: dict[tuple[str, tuple[str, ...]], list[str]] | None = None) -> None:
     """Search keywords per practice: abbreviations of its terms, synonyms of its specific terms
     (environment, threat, PSeMS element), and the abbreviations of glossary entries and of any
     vocabulary term (roles included) whose spelled-out form appears anywhere in its text, so a
-    search for 'HVM' or 'PFSO' finds a practice that only writes the words out."""
+    search for 'HVM' or 'PFSO' finds a practice that only writes the words out. With `known`
+    (kept while the vocabularies are unchanged), a practice whose text and terms are unchanged
+    gets its keywords from there."""
     specific = {"environment", "threat", "psems"}
     abbreviated = [t for terms in handbook.terms.values() for t in terms.values() if t.abbreviations]
     spotter = _PhraseSpotter([entry.label for entry in handbook.glossary] + [term.label for term in abbreviated])
     glossary_keys = [(_phrase_key(entry.label), entry) for entry in handbook.glossary]  # once, not per practice
     abbreviated_keys = [(_phrase_key(term.label), term) for term in abbreviated]
     for practice in handbook.practices.values():
+        parts = [practice.title, practice.summary, practice.context, practice.practice]
+        text = " ".join(parts + practice.implementation + practice.indicators + practice.pitfalls)
+        terms = tuple(
+            f"{vocabulary}:{t.id}" for vocabulary, _attribute in FACETS for t in practice.facet_terms(vocabulary)
+        )
+        if known is not None and (text, terms) in known:
+            practice.keywords = list(known[(text, terms)])
+            continue
         words: list[str] = []
         for vocabulary, _attribute in FACETS:
             for term in practice.facet_terms(vocabulary):
                 words.extend(term.abbreviations)
                 if vocabulary in specific:
                     words.extend(term.synonyms)
-        parts = [practice.title, practice.summary, practice.context, practice.practice]
-        mentioned = spotter.find(" ".join(parts + practice.implementation + practice.indicators + practice.pitfalls))
+        mentioned = spotter.find(text)
         for key, entry in glossary_keys:
             if key in mentioned:
                 words.extend((entry.id, *entry.abbreviations, *entry.synonyms))
@@ -577,6 +652,8 @@ def _attach_keywords(handbook: Handbook) -> None:
             if key in mentioned:
                 words.extend(term.abbreviations)
         practice.keywords = sorted(dict.fromkeys(words), key=str.lower)
+        if known is not None:
+            known[(text, terms)] = list(practice.keywords)
 
 
 _WORD = re.compile(r"\w+")

@@ -13,6 +13,9 @@ warm-equals-cold tests in site_tests/test_cache.py are the guard.
 Within one process (`csbp serve`) outputs are kept in memory. Across processes (repeated
 `csbp build`) the signed cache file records each page's fingerprint and the SHA-256 of its
 output; the page already in the docs tree is reused only if its bytes still hash to that.
+
+A listing page whose fingerprint changed is rendered again, but the rows of its unchanged
+entries are cut from its previous text (`PageCache.previous_parts`, see fragments.py).
 """
 
 from __future__ import annotations
@@ -20,8 +23,10 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import typing
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from csbp import cachefile
 from csbp.config import TEMPLATE_DIR
@@ -56,7 +61,7 @@ def templates_stamp() -> str:
 def linked_entries(entry: Entry) -> list[tuple[str, list[Entry]]]:
     """The entries a page of `entry` may show besides itself, field by field, in model order."""
     linked: list[tuple[str, list[Entry]]] = []
-    for name in _field_names(type(entry)):
+    for name in _link_fields(type(entry)):
         value = getattr(entry, name)
         found: list[Entry] = []
         for element in value if isinstance(value, (list, tuple)) else (value,):
@@ -77,9 +82,21 @@ def _bytes(content: str | bytes) -> bytes:
     return content if isinstance(content, bytes) else content.encode("utf-8")
 
 
+_LINKING = (Entry, LessonPoint, PathStep, Question)  # the values `linked_entries` looks into
+
+
 @functools.cache
-def _field_names(kind: type[Entry]) -> tuple[str, ...]:
-    return tuple(item.name for item in dataclasses.fields(kind))
+def _link_fields(kind: type[Entry]) -> tuple[str, ...]:
+    """The fields of an entry type whose declared type can hold a linking value, in model order:
+    read from the type hints once, so fingerprinting does not look into every text field."""
+    hints = typing.get_type_hints(kind)
+    return tuple(item.name for item in dataclasses.fields(kind) if _can_link(hints[item.name]))
+
+
+def _can_link(hint: Any) -> bool:
+    if isinstance(hint, type) and issubclass(hint, _LINKING):
+        return True
+    return any(_can_link(argument) for argument in typing.get_args(hint))
 
 
 class Fingerprints:
@@ -87,12 +104,16 @@ class Fingerprints:
 
     def __init__(self, handbook: Handbook, digests: Mapping[tuple[str, str], str], base: str) -> None:
         self.digests = digests
+        self._idents: dict[int, str] = {}  # by id() of the entry: asked for tens of thousands of times
         self.base = _sha(base, code_stamp(), templates_stamp(), handbook.audience, handbook.today.isoformat())
         self.handbook = handbook
         self.everything = _sha(self.base, *(self.ident(e) for e in handbook.entries()))
 
     def ident(self, entry: Entry) -> str:
-        return f"{entry.kind}/{entry.id}:{self.digests.get((entry.kind, entry.id), '?')}"
+        ident = self._idents.get(id(entry))
+        if ident is None:
+            ident = self._idents[id(entry)] = f"{entry.kind}/{entry.id}:{self.digests.get((entry.kind, entry.id), '?')}"
+        return ident
 
     def entry(self, entry: Entry) -> str:
         parts = [self.ident(entry)]
@@ -109,15 +130,31 @@ class Fingerprints:
         return _sha(self.base, "listing", name, *(self.ident(e) for e in entries))
 
 
+# A part of a page (a listing's row) by (template:macro, entry ident, macro arguments), and
+# where it stands in the page's text.
+PartKey = tuple[str, str, tuple[Any, ...]]
+Parts = dict[PartKey, tuple[int, int]]
+
+
 class PageCache:
-    """Rendered pages of one docs tree by path, with the fingerprint they were rendered under."""
+    """Rendered pages of one docs tree by path, with the fingerprint they were rendered under.
+
+    Listing pages also record where each row stands in their text (`parts`, see fragments.py):
+    when such a page must be rendered again, the rows of unchanged entries are cut from its
+    previous text instead of being rendered. Parts are saved in a file of their own, read only
+    when a listing page is rendered again, so a warm build that changes nothing never reads it."""
 
     def __init__(self, docs_dir: Path) -> None:
         self.docs_dir = docs_dir
         self.memory: dict[str, tuple[str, str | bytes]] = {}
         self.saved: dict[str, tuple[str, str, bool]] = {}  # from disk: (fingerprint, sha256 of the file, binary)
+        self.hashes: dict[str, str] = {}  # sha256 of the content in `memory`, when known
         self.used: set[str] = set()
         self.dirty = True
+        self.parts: dict[str, tuple[str, str, Parts]] = {}  # by page: (sha256 of its text, setting, parts)
+        self.saved_parts: dict[str, Any] = {}  # by page, as read from disk: checked when first asked for
+        self.parts_file: Path | None = None  # not read yet; None when read or when there is none
+        self.parts_dirty = False
 
     def get(self, src: str, fingerprint: str) -> str | bytes | None:
         self.used.add(src)
@@ -127,29 +164,82 @@ class PageCache:
         saved = self.saved.get(src)
         if saved is None or saved[0] != fingerprint:
             return None
+        content = self._from_disk(src, saved)
+        if content is not None:
+            self.memory[src] = (fingerprint, content)
+            self.hashes[src] = saved[1]
+        return content
+
+    def _from_disk(self, src: str, saved: tuple[str, str, bool]) -> str | bytes | None:
+        """The page in the docs tree, if its bytes still hash to what was recorded."""
         try:
             data = (self.docs_dir / src).read_bytes()
         except OSError:
             return None
         if hashlib.sha256(data).hexdigest() != saved[1]:
             return None
-        content = data if saved[2] else data.decode("utf-8")
-        self.memory[src] = (fingerprint, content)
-        return content
+        return data if saved[2] else data.decode("utf-8")
 
     def put(self, src: str, fingerprint: str, text: str | bytes) -> None:
         self.used.add(src)
         self.memory[src] = (fingerprint, text)
+        self.hashes.pop(src, None)
         self.dirty = True
+
+    def previous_parts(self, src: str, setting: str) -> dict[PartKey, str]:
+        """The recorded parts of the page's previous text (from memory or the docs tree), by key;
+        empty unless that text is the one the parts were recorded in, under the same `setting`."""
+        if self.parts_file is not None:
+            self._load_parts()
+        record = self.parts.get(src)
+        if record is None and src in self.saved_parts:
+            record = _parts_from_json(self.saved_parts.pop(src))
+            if record is not None:
+                self.parts[src] = record
+        if record is None or record[1] != setting:
+            return {}
+        text = self._text(src, record[0])
+        if text is None:
+            return {}
+        return {key: text[start:end] for key, (start, end) in record[2].items() if 0 <= start <= end <= len(text)}
+
+    def put_parts(self, src: str, text: str, setting: str, parts: Parts) -> None:
+        """Record where the parts of a page just rendered stand in its `text`."""
+        self.parts[src] = (hashlib.sha256(text.encode("utf-8")).hexdigest(), setting, parts)
+        self.parts_dirty = True
+
+    def _text(self, src: str, digest: str) -> str | None:
+        """The page's latest text (in memory, else in the docs tree) if it hashes to `digest`."""
+        if src in self.memory:
+            content = self.memory[src][1]
+            return content if isinstance(content, str) and self._digest(src) == digest else None
+        saved = self.saved.get(src)
+        content = self._from_disk(src, saved) if saved is not None and saved[1] == digest else None
+        return content if isinstance(content, str) else None
+
+    def _digest(self, src: str) -> str:
+        """SHA-256 of the page in memory."""
+        digest = self.hashes.get(src)
+        if digest is None:
+            digest = self.hashes[src] = hashlib.sha256(_bytes(self.memory[src][1])).hexdigest()
+        return digest
 
     def finish(self) -> None:
         """Forget pages this run did not produce (renamed or deleted entries)."""
         for src in set(self.memory) - self.used:
             del self.memory[src]
+            self.hashes.pop(src, None)
             self.dirty = True
+        for src in set(self.parts) - self.used:
+            del self.parts[src]
+            self.parts_dirty = True
+        for src in set(self.saved_parts) - self.used:
+            del self.saved_parts[src]
         self.used = set()
 
-    def load(self, path: Path) -> None:
+    def load(self, path: Path, parts_path: Path | None = None) -> None:
+        """Take over the record of the last run; its parts are read later, when first needed."""
+        self.parts_file = parts_path
         data = cachefile.read(path, VERSION)
         pages = data.get("pages") if data is not None else None
         if not isinstance(pages, dict):
@@ -164,12 +254,63 @@ class PageCache:
             ):
                 self.saved[src] = (item[0], item[1], item[2])
 
-    def save(self, path: Path) -> None:
-        if not self.dirty:
-            return
-        self.dirty = False
-        pages = {
-            src: [fingerprint, hashlib.sha256(_bytes(content)).hexdigest(), isinstance(content, bytes)]
-            for src, (fingerprint, content) in sorted(self.memory.items())
-        }
-        cachefile.write(path, VERSION, {"pages": pages})
+    def _load_parts(self) -> None:
+        """Parts from disk, for pages this process has not recorded parts of itself; each page's
+        are checked only when asked for (a few pages change at a time)."""
+        path, self.parts_file = self.parts_file, None
+        data = cachefile.read(path, VERSION) if path is not None else None
+        pages = data.get("parts") if data is not None else None
+        if isinstance(pages, dict):
+            self.saved_parts = {src: item for src, item in pages.items() if src not in self.parts}
+
+    def save(self, path: Path, parts_path: Path | None = None) -> None:
+        if self.dirty:
+            self.dirty = False
+            pages = {}
+            for src, (fingerprint, content) in sorted(self.memory.items()):
+                pages[src] = [fingerprint, self._digest(src), isinstance(content, bytes)]
+            cachefile.write(path, VERSION, {"pages": pages})
+        if self.parts_dirty and parts_path is not None:
+            self.parts_dirty = False
+            if self.parts_file is not None:
+                self._load_parts()
+
+            def current(src: str, digest: Any) -> bool:  # parts of the page as it now stands
+                return src in self.memory and self._digest(src) == digest
+
+            parts = {
+                src: [digest, setting, [[*key[:2], list(key[2]), *offsets] for key, offsets in rows.items()]]
+                for src, (digest, setting, rows) in self.parts.items()
+                if current(src, digest)
+            }
+            for src, item in self.saved_parts.items():  # pages reused whole: their saved parts still hold
+                if src not in parts and isinstance(item, list) and item and current(src, item[0]):
+                    parts[src] = item
+            cachefile.write(parts_path, VERSION, {"parts": dict(sorted(parts.items()))})
+
+
+def _parts_from_json(item: Any) -> tuple[str, str, Parts] | None:
+    """A saved [sha256 of the text, setting, [[name, ident, [args], start, end], ...]], or None if malformed."""
+    if not (isinstance(item, list) and len(item) == 3 and isinstance(item[0], str) and isinstance(item[1], str)):
+        return None
+    if not isinstance(item[2], list):
+        return None
+    parts: Parts = {}
+    for row in item[2]:
+        if not (
+            isinstance(row, list)
+            and len(row) == 5
+            and isinstance(row[0], str)
+            and isinstance(row[1], str)
+            and isinstance(row[2], list)
+            and all(isinstance(arg, (str, int)) for arg in row[2])
+            and _is_offset(row[3])
+            and _is_offset(row[4])
+        ):
+            return None
+        parts[(row[0], row[1], tuple(row[2]))] = (row[3], row[4])
+    return item[0], item[1], parts
+
+
+def _is_offset(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0

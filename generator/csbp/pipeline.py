@@ -6,11 +6,14 @@ see exactly the same handbook.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
 import hashlib
 import os
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,19 +48,40 @@ def read_caches(paths: HandbookPaths) -> None:
 
 
 def save_caches(paths: HandbookPaths) -> None:
+    """Write what changed in the caches to build/.cache (a cache nothing was added to is not rewritten)."""
     if os.environ.get("CSBP_NO_CACHE"):
         return
     SOURCES.save(_cache_dir(paths) / "sources.json")
     markup.CACHE.save(_cache_dir(paths) / "markdown.json")
     cache = _PAGE_CACHES.get(str(paths.docs_dir))
     if cache is not None:
-        cache.save(_page_cache_file(paths))
+        cache.save(_page_cache_file(paths), _page_cache_file(paths, "rows"))
 
 
-def _page_cache_file(paths: HandbookPaths) -> Path:
-    """One file per docs tree."""
+@contextlib.contextmanager
+def collection_paused() -> Iterator[None]:
+    """No cyclic garbage collection inside: for one regeneration of `csbp serve`, whose caller
+    collects once edits pause (`upkeep`). A full collection walks every cached object (parsed
+    sources, pages) and would otherwise land in the middle of some regenerations."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def upkeep(paths: HandbookPaths) -> None:
+    """What `csbp serve` leaves for a pause in the edits: save the caches, collect garbage."""
+    save_caches(paths)
+    gc.collect()
+
+
+def _page_cache_file(paths: HandbookPaths, what: str = "pages") -> Path:
+    """One file per docs tree: its pages, or the rows of its listings."""
     flavour = hashlib.sha256(str(paths.docs_dir.relative_to(paths.root)).encode()).hexdigest()[:12]
-    return _cache_dir(paths) / f"pages-{flavour}.json"
+    return _cache_dir(paths) / f"{what}-{flavour}.json"
 
 
 def page_cache(paths: HandbookPaths, corpus: Corpus, handbook: Handbook) -> tuple[Fingerprints, PageCache] | None:
@@ -67,7 +91,7 @@ def page_cache(paths: HandbookPaths, corpus: Corpus, handbook: Handbook) -> tupl
     cache = _PAGE_CACHES.get(str(paths.docs_dir))
     if cache is None:
         cache = _PAGE_CACHES[str(paths.docs_dir)] = PageCache(paths.docs_dir)
-        cache.load(_page_cache_file(paths))
+        cache.load(_page_cache_file(paths), _page_cache_file(paths, "rows"))
     try:
         vocabularies = hashlib.sha256(paths.vocabularies.read_bytes()).hexdigest()
     except OSError:
@@ -165,11 +189,15 @@ def generate(
     report: Report,
     progress: Progress,
     audience: str = "public",
+    save: bool = True,
 ) -> Generated:
+    """Render and write; then save the caches, unless the caller saves them later (`save=False`:
+    `csbp serve` saves once edits pause and at exit, not after every regeneration)."""
     handbook, tree = render(paths, corpus, report, progress, audience)
     if report.errors:  # e.g. a broken link in a hand-written page: keep the last good tree
         return Generated(handbook, tree, WriteStats())
     stats = write_tree(tree, paths, audience)
-    save_caches(paths)
+    if save:
+        save_caches(paths)
     progress.step("write", f"{len(stats.written)} written, {stats.unchanged} unchanged, {len(stats.removed)} removed")
     return Generated(handbook, tree, stats)

@@ -7,9 +7,11 @@ them), and sanitised HTML blocks for contributor text. Nothing here imports MkDo
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import hashlib
 import html
+import itertools
 import json
 import posixpath
 import re
@@ -25,7 +27,8 @@ from markupsafe import Markup
 from csbp import cachefile
 from csbp.config import TEMPLATE_DIR
 from csbp.diagnostics import Report
-from csbp.exports import export_files
+from csbp.exports import export_files, shown_from_links
+from csbp.fragments import Rows, reuse, reuse_each
 from csbp.markup import markdown_block, markdown_inline, md_text, page_markdown, plain
 from csbp.model import AUDIENCE_MARKING, FACETS, Entry, Handbook, Module, Practice, Term
 from csbp.pagecache import Fingerprints, PageCache
@@ -56,8 +59,13 @@ class DocsTree:
 @pass_context
 def _rel(context: Any, target: str) -> Markup:
     """Relative path from the page being rendered to another docs file."""
-    here = posixpath.dirname(context["page_src"])
-    return Markup(html.escape(posixpath.relpath(target, here or "."), quote=True))
+    return _relative_path(posixpath.dirname(context["page_src"]) or ".", target)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _relative_path(here: str, target: str) -> Markup:
+    """Memoised: listings ask for the same few thousand paths on every render."""
+    return Markup(html.escape(posixpath.relpath(target, here), quote=True))
 
 
 def page_url(src: str, directory_urls: bool = True) -> str:
@@ -72,6 +80,7 @@ def page_url(src: str, directory_urls: bool = True) -> str:
     return stem + "/"
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def relative_url(from_src: str, to_src: str, directory_urls: bool = True) -> str:
     """A link from one built page to another, as it must appear in raw HTML."""
     here, there = page_url(from_src, directory_urls), page_url(to_src, directory_urls)
@@ -174,7 +183,7 @@ def make_environment() -> Environment:
         duration=duration,
         shuffled=shuffled,
     )
-    env.globals.update(TLP_CSS=TLP_CSS, FACETS=FACETS)
+    env.globals.update(TLP_CSS=TLP_CSS, FACETS=FACETS, reuse=reuse, reuse_each=reuse_each)
     return env
 
 
@@ -202,6 +211,7 @@ class Renderer:
         self.pages_dir = pages_dir
         self.env = shared_environment()
         self.pages: dict[str, str] = {}
+        self.rows = Rows(cache, directory_urls)
 
     def page(self, src: str, template: str, key: Callable[[Fingerprints], str] | None = None, **context: Any) -> None:
         """Render one page; with a cache and a `key` (its fingerprint), an unchanged page is reused."""
@@ -217,9 +227,11 @@ class Renderer:
             handbook=self.handbook,
             audience_marking=marking,
             directory_urls=self.directory_urls,
+            rows=self.rows,
             **context,
         )
         if fingerprint is not None and self.cache is not None:
+            self.rows.page_done(src, text)
             self.cache[1].put(src, fingerprint, text)
 
     def render(self) -> DocsTree:
@@ -332,7 +344,7 @@ class Renderer:
                 self.pages[f"downloads/{name}"] = data
             return
         fingerprints, cache = self.cache
-        module_keys = {m.id: fingerprints.entry(m) for m in modules}
+        module_keys = {m.id: fingerprints.listing("exports:" + "\n".join(shown_from_links(m)), [m]) for m in modules}
         key = fingerprints.listing(f"exports:{epoch}:" + ",".join(sorted(module_keys.values())), [])
         names = [f"{m.id}{suffix}" for m in modules for suffix in (".gift", "-qti.zip")] + ["all.gift", "all-qti.zip"]
         reused = {name: cache.get(f"downloads/{name}", key) for name in names}
@@ -420,21 +432,30 @@ def _recent(entries: Iterable[Entry], limit: int = 8) -> list[Entry]:
 KIND_LABELS = {"practice": "practice", "lesson": "lesson learned", "module": "training module", "path": "learning path"}
 
 
-def changelog(hb: Handbook) -> list[dict[str, Any]]:
-    """Every history item of every published entry, for the What's new page (dates from content only)."""
-    return [
-        {
-            "month": item.date.strftime("%Y-%m"),
-            "date": item.date,
-            "sort_key": (item.date, entry.kind, entry.id),
-            "change": item.change,
-            "note": item.note,
-            "entry": entry,
-            "kind_label": KIND_LABELS[entry.kind],
-        }
+def changelog(hb: Handbook) -> list[tuple[dt.date, list[tuple[Entry, int, str]]]]:
+    """Every history item of every published entry, for the What's new page (dates from content
+    only): by month, newest first, as (a date of the month, [(entry, history index, kind label)])."""
+    items = [
+        (entry, index, item.date)
         for entry in sorted(hb.entries(), key=lambda e: (e.kind, e.id))
-        for item in entry.history
+        for index, item in enumerate(entry.history)
     ]
+    items.sort(key=_month)
+    months = [list(group) for _month_key, group in itertools.groupby(items, key=_month)]
+    return [
+        (
+            group[0][2],
+            [
+                (entry, index, KIND_LABELS[entry.kind])
+                for entry, index, _date in sorted(group, key=lambda i: (i[2], i[0].kind, i[0].id), reverse=True)
+            ],
+        )
+        for group in reversed(months)
+    ]
+
+
+def _month(item: tuple[Entry, int, dt.date]) -> tuple[int, int]:
+    return item[2].year, item[2].month
 
 
 def glossary_rows(hb: Handbook) -> list[dict[str, Any]]:

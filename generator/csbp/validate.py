@@ -468,6 +468,7 @@ class Corpus:
     vocabularies: dict[str, Vocabulary]
     glossary: dict[str, Mapping[str, Any]]
     documents: dict[str, dict[str, SourceDocument]]
+    vocabularies_digest: str = ""  # of the file both come from; "" when unknown
 
     def ids(self, kind: str) -> set[str]:
         return set(self.documents[kind])
@@ -761,39 +762,55 @@ def validate_sources(
     vocabulary_doc = sources.vocabularies
     if vocabulary_doc is None:
         return None
-    if not validate_schema(
-        schemas, schemas.validator("vocabularies"), vocabulary_doc, report, fast=schemas.fast_validator("vocabularies")
-    ):
-        return None
+    if not _known_valid(vocabulary_doc, schemas.stamp, report, cache):
+        warnings: list[tuple[JsonPath, str]] = []
+        fast = schemas.fast_validator("vocabularies")
+        if not validate_schema(schemas, schemas.validator("vocabularies"), vocabulary_doc, report, warnings, fast):
+            return None
+        _remember_valid(vocabulary_doc, schemas.stamp, warnings, cache)
     vocabularies = read_vocabularies(vocabulary_doc)
     stamp = f"{schemas.stamp}:{vocabulary_doc.digest}"
-    documents: dict[str, dict[str, SourceDocument]] = {kind: {} for kind in KINDS}
-    markup.CACHE.prefetch(
-        document.data
-        for kind in KINDS
-        for document in sources.entries[kind]
-        if cache is None or (cache.valid.get(str(document.path)) or ())[:2] != (document.digest, stamp)
-    )
+    accepted: set[Path] = set()
+    pending: dict[str, list[SourceDocument]] = {kind: [] for kind in KINDS}
+    for kind in KINDS:
+        for document in sources.entries[kind]:
+            if _known_valid(document, stamp, report, cache):
+                accepted.add(document.path)
+            else:
+                pending[kind].append(document)
+    markup.CACHE.prefetch(document.data for kind in KINDS for document in pending[kind])  # on every core
     for kind in KINDS:
         validator = fast = None
-        for document in sources.entries[kind]:
-            key = str(document.path)
-            known = cache.valid.get(key) if cache is not None else None
-            if known is not None and known[:2] == (document.digest, stamp):
-                for path, message in known[2]:
-                    report.warning(document.path, document.position_of(path), message)
-                documents[kind][document.path.stem] = document
-                continue
+        for document in pending[kind]:
             if validator is None:
                 validator, fast = schemas.validator(kind, vocabularies), schemas.fast_validator(kind, vocabularies)
             warnings: list[tuple[JsonPath, str]] = []
             if validate_schema(schemas, validator, document, report, warnings, fast):
-                documents[kind][document.path.stem] = document
-                if cache is not None:
-                    cache.valid[key] = (document.digest, stamp, tuple(warnings))
-    corpus = Corpus(vocabularies, vocabulary_doc.data.get("glossary", {}), documents)
+                accepted.add(document.path)
+                _remember_valid(document, stamp, warnings, cache)
+    documents = {  # in file order, whichever way each was accepted
+        kind: {d.path.stem: d for d in sources.entries[kind] if d.path in accepted} for kind in KINDS
+    }
+    corpus = Corpus(vocabularies, vocabulary_doc.data.get("glossary", {}), documents, vocabulary_doc.digest)
     CrossChecker(corpus, report, today).run()
     return corpus
+
+
+def _known_valid(document: SourceDocument, stamp: str, report: Report, cache: SourceCache | None) -> bool:
+    """True if these bytes passed under the same `stamp` before; their warnings are reported again."""
+    known = cache.valid.get(str(document.path)) if cache is not None else None
+    if known is None or known[:2] != (document.digest, stamp):
+        return False
+    for path, message in known[2]:
+        report.warning(document.path, document.position_of(path), message)
+    return True
+
+
+def _remember_valid(
+    document: SourceDocument, stamp: str, warnings: list[tuple[JsonPath, str]], cache: SourceCache | None
+) -> None:
+    if cache is not None:
+        cache.valid[str(document.path)] = (document.digest, stamp, tuple(warnings))
 
 
 def validate_handbook(

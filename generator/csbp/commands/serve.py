@@ -8,6 +8,7 @@ browser reloads at once. A broken edit is reported and the last good pages stay 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from pathlib import Path
 from csbp.config import HandbookPaths
 from csbp.diagnostics import Report
 from csbp.model import AUDIENCES
-from csbp.pipeline import Progress, generate, print_report, validate_or_stop
+from csbp.pipeline import Progress, collection_paused, generate, print_report, upkeep, validate_or_stop
 from csbp.validate import SchemaSet
 
 
@@ -37,14 +38,24 @@ def _snapshot(paths: HandbookPaths) -> dict[Path, float]:
     return {p: p.stat().st_mtime for p in files}
 
 
-def regenerate(paths: HandbookPaths, audience: str, schemas: SchemaSet, quiet: bool) -> bool:
-    """One generation pass; True if the docs tree was updated."""
+# Caches are saved and garbage collected once edits pause for this long, and at exit, not during
+# every regeneration: saving several MB of signed JSON or walking every cached object would
+# delay the reload for nothing.
+UPKEEP_AFTER_SECONDS = 2.0
+
+
+def regenerate(paths: HandbookPaths, audience: str, schemas: SchemaSet, quiet: bool, later: bool = False) -> bool:
+    """One generation pass; True if the docs tree was updated. With `later`, the caller saves the
+    caches and collects garbage afterwards (`upkeep`)."""
     report = Report()
     progress = Progress(quiet=quiet)
-    corpus = validate_or_stop(paths, report, progress, "fix the errors above; the served pages are unchanged", schemas)
-    if corpus is None:
-        return False
-    generated = generate(paths, corpus, report, progress, audience=audience)
+    with collection_paused() if later else contextlib.nullcontext():
+        corpus = validate_or_stop(
+            paths, report, progress, "fix the errors above; the served pages are unchanged", schemas
+        )
+        if corpus is None:
+            return False
+        generated = generate(paths, corpus, report, progress, audience=audience, save=not later)
     print_report(report, paths)
     if report.errors:
         print("csbp: fix the errors above; the served pages are unchanged", file=sys.stderr)
@@ -77,14 +88,21 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(0))
     print(f"csbp: serving on http://{args.dev_addr}/ (Ctrl+C to stop)", file=sys.stderr, flush=True)
     seen = _snapshot(paths)
+    unsaved_since: float | None = None  # when the last regeneration whose caches are not saved ran
     try:
         while server.poll() is None:
             time.sleep(args.poll)
             current = _snapshot(paths)
             if current != seen:
                 seen = current
-                regenerate(paths, args.audience, schemas, args.quiet)
+                regenerate(paths, args.audience, schemas, args.quiet, later=True)
+                unsaved_since = time.monotonic()
+            elif unsaved_since is not None and time.monotonic() - unsaved_since >= UPKEEP_AFTER_SECONDS:
+                upkeep(paths)
+                unsaved_since = None
     finally:
+        if unsaved_since is not None:
+            upkeep(paths)
         if server.poll() is None:
             server.terminate()
             try:

@@ -31,6 +31,12 @@ def learn_more(question: Question) -> str:
     return f" Learn more: {practice.title} (practices/{practice.id}/)." if practice else ""
 
 
+def shown_from_links(module: Module) -> list[str]:
+    """All that a module's exports show of other entries (`learn_more`): their fingerprint
+    covers these instead of every linked entry, so editing a practice's text re-exports nothing."""
+    return [f"{q.practice.id}:{q.practice.title}" for q in module.questions if q.practice is not None]
+
+
 def explanation(question: Question) -> str:
     return plain_text(question.explanation) + learn_more(question)
 
@@ -42,7 +48,7 @@ _PIECES: dict[str, tuple[str, dict[str, Any]]] = {}
 def export_files(handbook: Handbook, epoch: int, fingerprints: Mapping[str, str] | None = None) -> dict[str, bytes]:
     """Every export file by name: `<module>.gift`, `<module>-qti.zip`, and `all.*` for every module.
 
-    With `fingerprints` (module id -> digest of the module and the entries it links to), a
+    With `fingerprints` (module id -> digest of the module and what it shows of linked entries), a
     module whose fingerprint is unchanged since the last call is not exported again.
     """
     from csbp.exports.gift import gift_blocks, gift_text
@@ -98,4 +104,13 @@ def write_zip(target: IO[bytes], members: Iterable[tuple[str, bytes]], epoch: in
             archive.writestr(info, data)
 
 
-__all__ = ["FORMATS", "Module", "deterministic_zip", "explanation", "export_files", "plain_text", "write_zip"]
+__all__ = [
+    "FORMATS",
+    "Module",
+    "deterministic_zip",
+    "explanation",
+    "export_files",
+    "plain_text",
+    "shown_from_links",
+    "write_zip",
+]

@@ -28,6 +28,10 @@ MIN_ITEMS = 200  # below this, starting workers costs more than it saves
 # The work of the current `fork_map`, inherited by its forked workers (never pickled).
 _WORK: tuple[Callable[[Any], Any], Sequence[Any]] | None = None
 
+# How many `fork_map` calls in this process used worker processes: the tests read it to tell a
+# parallel run from a fallback that happens to give the same output.
+forked_calls = 0
+
 
 def workers() -> int:
     """How many processes to use: `CSBP_WORKERS` if set, else the cores this process may use (at most 4)."""
@@ -51,7 +55,8 @@ def fork_map(work: Callable[[Item], Result], items: Sequence[Item]) -> list[Resu
         or threading.active_count() > 1
     ):
         return [work(item) for item in items]
-    global _WORK
+    global _WORK, forked_calls
+    forked_calls += 1
     _WORK = (work, items)
     try:
         size = -(-len(items) // count)

@@ -115,6 +115,23 @@ def test_forged_html_in_a_cache_signed_by_someone_else_never_reaches_a_page(hand
     assert pages == cold_tree(handbook, tmp_path)
 
 
+def _saved_renderings(handbook: Path) -> set[str]:
+    body = (handbook / "build" / ".cache" / "markdown.json").read_bytes().partition(b"\n")[2]
+    return set(json.loads(body)["data"]["rendered"])
+
+
+def test_a_warm_build_that_renders_nothing_keeps_the_saved_markdown(handbook, tmp_path):
+    generate(handbook, tmp_path / "key")
+    cold = _saved_renderings(handbook)
+    assert cold, "the fixture has Markdown texts"
+    generate(handbook, tmp_path / "key")  # nothing changed: nothing validated or rendered again
+    assert _saved_renderings(handbook) == cold
+    practice = next((handbook / "practices").glob("*.yaml"))
+    practice.write_text(practice.read_text().replace("title: ", "title: Edited ", 1))
+    generate(handbook, tmp_path / "key")  # one entry validated again: the others' renderings stay
+    assert _saved_renderings(handbook) == cold
+
+
 def test_cache_files_are_plain_json_behind_a_signature(handbook, tmp_path):
     generate(handbook, tmp_path / "key")
     for name in ("sources.json", "markdown.json"):

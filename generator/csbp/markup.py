@@ -180,7 +180,8 @@ class RenderCache:
 
     Validation needs the rendered text to warn about what the sanitiser strips; the pages need
     the same rendering. Both read it from here, keyed by the text itself, so no text is
-    converted twice. `save` keeps only what this run used, so the file tracks the corpus.
+    converted twice. `save` keeps what this run used and the renderings of every text still in
+    the sources (`live`): a warm build validates and renders little, and must not forget the rest.
     """
 
     VERSION = "2"
@@ -188,6 +189,7 @@ class RenderCache:
     def __init__(self) -> None:
         self.rendered: dict[str, tuple[str, tuple[str, ...]]] = {}
         self.used: set[str] = set()
+        self.live: list[Any] = []  # the sources' data (nested), set by validation: their texts stay saved
         self.dirty = True  # saved only when a text was rendered or first used since the last save
 
     def get(self, text: str) -> tuple[str, tuple[str, ...]]:
@@ -234,12 +236,14 @@ class RenderCache:
                 and all(isinstance(name, str) for name in item[1])
             ):
                 self.rendered[text] = (item[0], tuple(item[1]))
+        self.dirty = False  # rewritten only once a text is rendered or first used by this run
 
     def save(self, path: Path) -> None:
         if not self.dirty:
             return
         self.dirty = False
-        kept = {text: [self.rendered[text][0], list(self.rendered[text][1])] for text in sorted(self.used)}
+        wanted = self.used.union(text for text in _texts(self.live) if text in self.rendered)
+        kept = {text: [self.rendered[text][0], list(self.rendered[text][1])] for text in sorted(wanted)}
         cachefile.write(path, self._stamp(), {"rendered": kept})
 
 

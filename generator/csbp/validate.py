@@ -791,6 +791,7 @@ def validate_sources(
     documents = {  # in file order, whichever way each was accepted
         kind: {d.path.stem: d for d in sources.entries[kind] if d.path in accepted} for kind in KINDS
     }
+    markup.CACHE.live = [vocabulary_doc.data, *(d.data for kind in KINDS for d in documents[kind].values())]
     corpus = Corpus(vocabularies, vocabulary_doc.data.get("glossary", {}), documents, vocabulary_doc.digest)
     CrossChecker(corpus, report, today).run()
     return corpus

@@ -116,26 +116,41 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
-def _rss_kb(pid: int) -> int:
+def _memory_kb(pid: int) -> tuple[int, int]:
+    """(proportional set size, resident set size) of a process, in kB.
+
+    PSS splits a page shared by n processes into n parts, so the PSS of a parent and its forked
+    workers adds up to the memory they use together; their RSS counts every shared page once
+    per process. Where `smaps_rollup` is missing (kernels before 4.14), PSS falls back to RSS."""
+    pss = rss = 0
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                pss = int(line.split()[1])
+            elif line.startswith("Rss:"):
+                rss = int(line.split()[1])
     except OSError:
-        pass
-    return 0
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    pss = rss = int(line.split()[1])
+        except OSError:
+            pass
+    return pss or rss, rss
 
 
 def timed(command: list[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> dict[str, Any]:
-    """Run a command; wall time and the peak of the summed RSS of it and all its descendants."""
+    """Run a command; wall time and the peak memory (summed PSS, and RSS) of it and all its descendants."""
     environment = {**os.environ, "NO_MKDOCS_2_WARNING": "1", **(env or {})}
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=cwd, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    peak = [0]
+    peak = [0, 0]  # summed PSS, summed RSS
 
     def sample() -> None:
         while process.poll() is None:
-            peak[0] = max(peak[0], sum(_rss_kb(pid) for pid in _descendants(process.pid)))
+            figures = [_memory_kb(pid) for pid in _descendants(process.pid)]
+            peak[0] = max(peak[0], sum(pss for pss, _ in figures))
+            peak[1] = max(peak[1], sum(rss for _, rss in figures))
             time.sleep(0.05)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -145,7 +160,7 @@ def timed(command: list[str], cwd: Path | None = None, env: dict[str, str] | Non
     sampler.join()
     if process.returncode != 0:
         raise SystemExit(f"failed ({process.returncode}): {' '.join(command)}\n{output[-4000:]}")
-    return {"s": elapsed, "peak_mb": peak[0] / 1024, "output": output}
+    return {"s": elapsed, "peak_mb": peak[0] / 1024, "peak_rss_mb": peak[1] / 1024, "output": output}
 
 
 def plain_config(root: Path, site: Path) -> Path:
@@ -236,6 +251,7 @@ def measure(n: int, workdir: Path, seed: int) -> dict[str, Any]:
         "one_change": warm["one_change"],
         "build_s": build["s"],
         "build_peak_mb": build["peak_mb"],
+        "build_peak_rss_mb": build["peak_rss_mb"],
         "plain_mkdocs_s": plain["s"],
         "plain_mkdocs_peak_mb": plain["peak_mb"],
         "build_ratio": build["s"] / plain["s"],

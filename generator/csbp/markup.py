@@ -11,6 +11,7 @@ twice: for HTML and for Markdown, so `[x](javascript:…)` in a title stays lite
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import html
 import re
@@ -175,6 +176,9 @@ def _texts(value: Any) -> Iterator[str]:
             yield from _texts(item)
 
 
+Rendering = tuple[str, tuple[str, tuple[str, ...]]]  # a text and its (HTML, removed markup)
+
+
 class RenderCache:
     """Each contributor Markdown text rendered once per build, and across builds when saved.
 
@@ -189,18 +193,39 @@ class RenderCache:
     def __init__(self) -> None:
         self.rendered: dict[str, tuple[str, tuple[str, ...]]] = {}
         self.used: set[str] = set()
+        self._journal: list[Rendering] | None = None  # see `journal`
         self.live: list[Any] = []  # the sources' data (nested), set by validation: their texts stay saved
         self.dirty = True  # saved only when a text was rendered or first used since the last save
 
     def get(self, text: str) -> tuple[str, tuple[str, ...]]:
         """(sanitised HTML with headings from h3, names of what the sanitiser removed)."""
-        if text not in self.used:
-            self.used.add(text)
-            self.dirty = True
         hit = self.rendered.get(text)
         if hit is None:
             hit = self.rendered[text] = _render(text)
+        if text not in self.used:
+            self.used.add(text)
+            self.dirty = True
+            if self._journal is not None:
+                self._journal.append((text, hit))
         return hit
+
+    @contextlib.contextmanager
+    def journal(self) -> Iterator[list[Rendering]]:
+        """The texts first used inside, with their renderings: what a forked worker hands back
+        to the parent (`adopt`), whose cache would otherwise never hear of them."""
+        self._journal = journal = []
+        try:
+            yield journal
+        finally:
+            self._journal = None
+
+    def adopt(self, renderings: Iterable[Rendering]) -> None:
+        """Take over texts a worker used (from its `journal`) as if this process had used them."""
+        for text, hit in renderings:
+            self.rendered.setdefault(text, hit)
+            if text not in self.used:
+                self.used.add(text)
+                self.dirty = True
 
     def prefetch(self, values: Iterable[Any]) -> None:
         """Render ahead, across cores, every text in `values` (nested data) that may be Markdown and

@@ -24,14 +24,15 @@ import yaml
 from jinja2 import Environment, FileSystemBytecodeCache, FileSystemLoader, StrictUndefined, pass_context
 from markupsafe import Markup
 
-from csbp import cachefile
+from csbp import cachefile, markup
 from csbp.config import TEMPLATE_DIR
 from csbp.diagnostics import Report
 from csbp.exports import export_files, shown_from_links
 from csbp.fragments import Rows, reuse, reuse_each
-from csbp.markup import markdown_block, markdown_inline, md_text, page_markdown, plain
+from csbp.markup import Rendering, markdown_block, markdown_inline, md_text, page_markdown, plain
 from csbp.model import AUDIENCE_MARKING, FACETS, Entry, Handbook, Module, Practice, Term
-from csbp.pagecache import Fingerprints, PageCache
+from csbp.pagecache import Fingerprints, PageCache, PartKey
+from csbp.parallel import fork_map
 
 TLP_CSS = {
     "TLP:CLEAR": "clear",
@@ -193,6 +194,14 @@ def shared_environment() -> Environment:
     return make_environment()
 
 
+@dataclass(frozen=True)
+class _PageJob:
+    src: str
+    template: str
+    fingerprint: str | None  # None: not cached
+    context: dict[str, Any]
+
+
 class Renderer:
     """Renders every page of a handbook; one method per page family."""
 
@@ -212,27 +221,45 @@ class Renderer:
         self.env = shared_environment()
         self.pages: dict[str, str] = {}
         self.rows = Rows(cache, directory_urls)
+        # Pages to render, queued by `page` and rendered together by `_render_queued` (on every
+        # core when there are many: a cold build); their places in `pages` are kept meanwhile.
+        self.queued: list[_PageJob] = []
 
     def page(self, src: str, template: str, key: Callable[[Fingerprints], str] | None = None, **context: Any) -> None:
-        """Render one page; with a cache and a `key` (its fingerprint), an unchanged page is reused."""
+        """Queue one page; with a cache and a `key` (its fingerprint), an unchanged page is reused."""
         fingerprint = key(self.cache[0]) if self.cache is not None and key is not None else None
         if fingerprint is not None and self.cache is not None:
             hit = self.cache[1].get(src, fingerprint)
             if hit is not None:
                 self.pages[src] = hit
                 return
-        marking = AUDIENCE_MARKING[self.handbook.audience]
-        text = self.pages[src] = self.env.get_template(template).render(
-            page_src=src,
-            handbook=self.handbook,
-            audience_marking=marking,
-            directory_urls=self.directory_urls,
-            rows=self.rows,
-            **context,
-        )
-        if fingerprint is not None and self.cache is not None:
-            self.rows.page_done(src, text)
-            self.cache[1].put(src, fingerprint, text)
+        self.pages[src] = ""  # keeps the page's place in the tree until it is rendered
+        self.queued.append(_PageJob(src, template, fingerprint, context))
+
+    def _render_queued(self) -> None:
+        """Render the queued pages, in forked workers when there are many (`parallel.fork_map`);
+        what a worker learnt on the way (row positions, Markdown renderings) comes back here."""
+        jobs, self.queued = self.queued, []
+        for job, (text, rows, renderings) in zip(jobs, fork_map(self._render_job, jobs), strict=True):
+            self.pages[job.src] = text
+            markup.CACHE.adopt(renderings)
+            if job.fingerprint is not None and self.cache is not None:
+                self.rows.emitted[job.src] = rows
+                self.rows.page_done(job.src, text)
+                self.cache[1].put(job.src, job.fingerprint, text)
+
+    def _render_job(self, job: _PageJob) -> tuple[str, list[tuple[PartKey, str]], list[Rendering]]:
+        with markup.CACHE.journal() as renderings:
+            text = self.env.get_template(job.template).render(
+                page_src=job.src,
+                handbook=self.handbook,
+                audience_marking=AUDIENCE_MARKING[self.handbook.audience],
+                directory_urls=self.directory_urls,
+                rows=self.rows,
+                **job.context,
+            )
+        self.rows.previous.pop(job.src, None)
+        return text, self.rows.emitted.pop(job.src, []), renderings
 
     def render(self) -> DocsTree:
         hb = self.handbook
@@ -316,6 +343,7 @@ class Renderer:
                     f"{posixpath.dirname(entry.src)}/{alias}/index.md", entry.src, self.directory_urls
                 )
                 self.page(alias_src, "redirect.html.j2", entry=entry, target=target, key=_entry_key(entry))
+        self._render_queued()
         hand_written = self._hand_written_pages()
         nav: list[NavItem | tuple[str, list[NavItem]]] = [
             NavItem("Home", "index.md"),

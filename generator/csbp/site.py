@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from csbp import shards
 from csbp.config import HandbookPaths
 from csbp.offline import pack_offline_copy, write_offline_copy
 from csbp.searchindex import trim_search_index
@@ -52,11 +53,14 @@ class Engine:
     log: IO[bytes]
 
 
-def start_engine(paths: HandbookPaths, destination: Path, source_epoch: int | None = None) -> Engine:
+def start_engine(
+    paths: HandbookPaths, destination: Path, source_epoch: int | None = None, config: Path | None = None
+) -> Engine:
     """Start building the generated docs tree into `destination`; `finish_engine` collects it.
 
     `source_epoch` pins the dates the engine writes (sitemap, archives) when the caller has
     not set SOURCE_DATE_EPOCH, so the same sources give byte-identical output on any day.
+    `config` is the generated config unless given (an engine shard's, see shards.py).
     """
     command = [
         sys.executable,
@@ -66,7 +70,7 @@ def start_engine(paths: HandbookPaths, destination: Path, source_epoch: int | No
         "--strict",
         "--clean",
         "--config-file",
-        str(paths.generated_config),
+        str(config or paths.generated_config),
         "--site-dir",
         str(destination),
     ]
@@ -89,10 +93,8 @@ def finish_engine(engine: Engine) -> str:
     return text
 
 
-def stop_engine(engine: Engine | None) -> None:
+def stop_engine(engine: Engine) -> None:
     """Kill an engine still running (the build failed elsewhere) so no half-built tree outlives it."""
-    if engine is None:
-        return
     if engine.process.poll() is None:
         engine.process.kill()
         engine.process.wait()
@@ -102,6 +104,32 @@ def stop_engine(engine: Engine | None) -> None:
 def run_engine(paths: HandbookPaths, destination: Path, source_epoch: int | None = None) -> str:
     """Build the generated docs tree into `destination`; return the engine's log."""
     return finish_engine(start_engine(paths, destination, source_epoch))
+
+
+def start_engines(
+    paths: HandbookPaths, destination: Path, source_epoch: int | None, engines: list[Engine]
+) -> list[Path]:
+    """Start the engines that build the docs tree, one per shard when it is large (shards.py), each
+    appended to `engines` as it starts; the directories they write, to merge into `destination`."""
+    split = shards.plan(paths)
+    if split is None:
+        engines.append(start_engine(paths, destination, source_epoch))
+        return [destination]
+    outputs = [destination.with_name(f"{destination.name}-shard-{n}") for n in range(1, len(split.runs) + 1)]
+    for config, output in zip(shards.write_configs(paths, split), outputs, strict=True):
+        engines.append(start_engine(paths, output, source_epoch, config))
+    return outputs
+
+
+def finish_engines(engines: list[Engine], outputs: list[Path], destination: Path) -> str:
+    """Wait for every engine; merge shard outputs into `destination`; the engines' logs."""
+    logs = [finish_engine(engine) for engine in engines]
+    if len(outputs) > 1:
+        try:
+            os.replace(shards.merge(outputs), destination)
+        except shards.MergeError as failure:
+            raise SiteBuildError(f"csbp: {failure}") from failure
+    return "\n".join(logs)
 
 
 def build_site(
@@ -119,12 +147,14 @@ def build_site(
     recover(paths)
     staging = paths.root / f"{STAGING_PREFIX}{os.getpid()}"
     engine_output = paths.root / f"{STAGING_PREFIX}engine-{os.getpid()}"
-    engine = None
+    built = engine_output if offline else staging
+    engines: list[Engine] = []
+    outputs: list[Path] = []
     try:
-        engine = start_engine(paths, engine_output if offline else staging, source_epoch)
+        outputs = start_engines(paths, built, source_epoch, engines)
         if meanwhile is not None:
             meanwhile()
-        log = finish_engine(engine)
+        log = finish_engines(engines, outputs, built)
         try:
             if offline:
                 write_offline_copy(engine_output, staging)
@@ -143,9 +173,11 @@ def build_site(
         shutil.rmtree(retired, ignore_errors=True)
         return log
     finally:
-        stop_engine(engine)
-        shutil.rmtree(staging, ignore_errors=True)
-        shutil.rmtree(engine_output, ignore_errors=True)
+        for engine in engines:
+            stop_engine(engine)
+        shards.remove_configs(paths)
+        for leftover in {staging, engine_output, *outputs}:
+            shutil.rmtree(leftover, ignore_errors=True)
 
 
 def _zip_epoch(source_epoch: int | None) -> int:

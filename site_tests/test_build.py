@@ -36,6 +36,46 @@ def test_every_entry_gets_its_page_at_its_stable_url(built_fixture):
         assert (built_fixture / "site" / url / "index.html").is_file(), url
 
 
+_LINK = re.compile(r'(?:href|src)="([^"]*)"')
+_MARKDOWN_ESCAPE = re.compile(r"\\[`*_{}\[\]()#+\-.!|~]")
+
+
+def test_every_link_between_pages_leads_to_a_file_and_anchor_of_the_site(built_fixture):
+    # Entry pages and listings link with raw HTML, which the engine does not check: this does.
+    site = built_fixture / "site"
+    ids: dict[Path, set[str]] = {}
+    broken = []
+    for path in sorted(site.rglob("*.html")):
+        if path.name == "404.html":  # the server's page: its links are root-absolute by design
+            continue
+        for url in _LINK.findall(path.read_text("utf-8")):
+            if not url or url.startswith(("#", "/", "data:")) or re.match(r"[a-z][a-z0-9+.-]*:", url):
+                continue
+            address, _, fragment = url.replace("&amp;", "&").partition("#")
+            address = address.split("?")[0]
+            target = (path.parent / address).resolve()
+            if target.is_dir():
+                target = target / "index.html"
+            if not target.is_file():
+                broken.append(f"{path.relative_to(site)}: {url}")
+            elif fragment and target.suffix == ".html":
+                if target not in ids:
+                    ids[target] = set(re.findall(r'\bid="([^"]+)"', target.read_text("utf-8")))
+                if fragment not in ids[target]:
+                    broken.append(f"{path.relative_to(site)}: {url} (no such anchor)")
+    assert broken == []
+
+
+def test_no_markdown_escape_shows_on_any_page(built_fixture):
+    for path in sorted((built_fixture / "site").rglob("*.html")):
+        text = path.read_text("utf-8")
+        if "<article" not in text:
+            continue
+        article = text.split("<article", 1)[1].split("</article>", 1)[0]
+        visible = re.sub(r"<[^>]+>", " ", article)
+        assert not _MARKDOWN_ESCAPE.search(visible), (path, _MARKDOWN_ESCAPE.search(visible))
+
+
 def test_restricted_entries_are_absent_from_the_public_site(built_fixture):
     assert not (built_fixture / "site/practices/green-sharing-practice").exists()
     for path in (built_fixture / "site").rglob("*"):

@@ -40,5 +40,5 @@ def test_a_reference_note_ends_with_exactly_one_full_stop(note, ends):
     template = env.from_string('{% import "macros.j2" as m %}{{ m.references(refs) }}')
     kind = Term("source-type", "guidance", "Guidance", "")
     out = template.render(refs=[Reference("A guide", "An agency", 2024, kind, None, note)])
-    line = next(line for line in out.splitlines() if line.startswith("- ")).replace("\\", "")  # unescape Markdown
-    assert line.endswith(ends) and not line.endswith("..")
+    line = next(line for line in out.splitlines() if line.startswith("<li>"))
+    assert line.endswith(ends + "</li>") and not line.endswith("..</li>")

@@ -125,6 +125,11 @@ def _json_attr(value: Any) -> Markup:
     return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
 
+def _markup(template: str, *values: Any) -> Markup:
+    """HTML from a trusted template string with `%s` slots; the values are HTML-escaped."""
+    return Markup(template) % values
+
+
 def _slug(text: str) -> Markup:
     return Markup(re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-"))
 
@@ -184,7 +189,7 @@ def make_environment() -> Environment:
         duration=duration,
         shuffled=shuffled,
     )
-    env.globals.update(TLP_CSS=TLP_CSS, FACETS=FACETS, reuse=reuse, reuse_each=reuse_each)
+    env.globals.update(TLP_CSS=TLP_CSS, FACETS=FACETS, reuse=reuse, reuse_each=reuse_each, markup=_markup)
     return env
 
 

@@ -40,12 +40,21 @@ def _stamp(path: Path) -> tuple[int, int] | None:
     return status.st_mtime_ns, status.st_size
 
 
-def write_if_changed(path: Path, content: str | bytes) -> bool:
-    """Write `content` unless the file already holds exactly it; True if written."""
+def write_if_changed(path: Path, content: str | bytes, exists: bool = True) -> bool:
+    """Write `content` unless the file already holds exactly it; True if written.
+
+    An existing file is replaced atomically (a temporary file renamed over it), so the engine's
+    watcher never reads half a page. With `exists=False` (the caller has just listed the folder)
+    the file is created directly: nothing can read a page that is not there yet, and in a folder
+    of thousands of entries every extra lookup costs."""
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    if not exists:
+        path.write_bytes(data)
+        _remember(path, content)
+        return True
     known = _WRITTEN.get(path)
     if known is not None and known[0] is content and known[1] == _stamp(path):
         return False
-    data = content.encode("utf-8") if isinstance(content, str) else content
     try:
         if path.read_bytes() == data:
             _remember(path, content)
@@ -70,23 +79,43 @@ def _remember(path: Path, content: str | bytes) -> None:
 def write_docs(tree: DocsTree, docs_dir: Path) -> WriteStats:
     """Make `docs_dir` hold exactly the tree's pages, touching only what differs."""
     stats = WriteStats()
+    existing = _remove_strays(tree, docs_dir, stats)
+    folders = {""}  # folders known to exist: the docs dir's own and those listed or made
+    for relative in existing:
+        folders.add(relative.rpartition("/")[0])
     for src, content in sorted(tree.pages.items()):
-        if write_if_changed(docs_dir / src, content):
+        path = docs_dir / src
+        exists = src in existing
+        if not exists:
+            folder = src.rpartition("/")[0]
+            if folder not in folders:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                folders.add(folder)
+        if write_if_changed(path, content, exists):
             stats.written.append(src)
         else:
             stats.unchanged += 1
+    return stats
+
+
+def _remove_strays(tree: DocsTree, docs_dir: Path, stats: WriteStats) -> set[str]:
+    """Delete files and emptied folders the tree does not hold; the files left, relative."""
+    existing: set[str] = set()
     # os.walk, not rglob + is_file: directory entries carry their type, so no stat per file.
     for folder, _dirs, files in os.walk(docs_dir, topdown=False):
         prefix = Path(folder).relative_to(docs_dir).as_posix()
         for name in files:
             relative = name if prefix == "." else f"{prefix}/{name}"
-            if relative not in tree.pages:
+            if relative in tree.pages:
+                existing.add(relative)
+            else:
                 os.unlink(os.path.join(folder, name))
                 stats.removed.append(relative)
         if prefix != "." and not os.listdir(folder):
             os.rmdir(folder)
     stats.removed.sort(reverse=True)
-    return stats
+    docs_dir.mkdir(parents=True, exist_ok=True)
+    return existing
 
 
 def _nav(items: list[NavItem | tuple[str, list[NavItem]]]) -> list[Any]:

@@ -8,8 +8,9 @@ engine has just built, file by file, instead of being built a second time:
 - every relative link to a directory in an HTML page (`href`, the assignment tool's
   `data-target`, a redirect's `<meta http-equiv="refresh">`) gains `index.html`;
 - the search index is inlined as `search/search_index.js` (`var __index = …`), which
-  Material's search loads on `file://`, with its locations rewritten the same way; it is
-  the full index, read from disk, so it is never trimmed;
+  Material's search loads on `file://`, with its locations rewritten the same way; it is the
+  index the site publishes, trimmed like it above the full-text budget (searchindex.py): a
+  phone's browser would stall on tens of MB of full text as it would online;
 - every page loads a local stand-in for Web Workers (`iframe-worker.js`: inert over http),
   so nothing is fetched from a third-party host;
 - the home page says it is the offline copy instead of offering itself for download.
@@ -27,8 +28,9 @@ from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
 
+from csbp.archive import Member, deflate, write_zip
 from csbp.config import DEFAULTS_DIR
-from csbp.exports import write_zip
+from csbp.parallel import fork_map
 
 OFFLINE_ZIP = "downloads/csbp-handbook-offline.zip"
 OFFLINE_FOLDER = "csbp-handbook"  # the zip unpacks into one folder, not loose files
@@ -91,9 +93,8 @@ def search_script(index: bytes) -> bytes:
     return b"var __index = " + json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def offline_files(site: Path) -> Iterator[tuple[str, bytes]]:
-    """Every file of the offline copy derived from the built `site`, as (path in the copy, bytes),
-    sorted by path and read one at a time (a large site is never held in memory whole)."""
+def _sources(site: Path) -> dict[str, Callable[[], bytes]]:
+    """Every file of the offline copy of the built `site`, by path in the copy: how to make it."""
     sources: dict[str, Callable[[], bytes]] = {}
     for path in site.rglob("*"):
         name = path.relative_to(site).as_posix()
@@ -102,8 +103,14 @@ def offline_files(site: Path) -> Iterator[tuple[str, bytes]]:
     if (site / SEARCH_INDEX).is_file():
         sources[SEARCH_SCRIPT] = lambda: search_script((site / SEARCH_INDEX).read_bytes())
     sources[WORKER] = (DEFAULTS_DIR / "iframe-worker.js").read_bytes
-    for name in sorted(sources):
-        yield name, sources[name]()
+    return dict(sorted(sources.items()))
+
+
+def offline_files(site: Path) -> Iterator[tuple[str, bytes]]:
+    """Every file of the offline copy derived from the built `site`, as (path in the copy, bytes),
+    sorted by path and read one at a time (a large site is never held in memory whole)."""
+    for name, make in _sources(site).items():
+        yield name, make()
 
 
 def _offline_file(path: Path, name: str) -> bytes:
@@ -122,10 +129,24 @@ def write_offline_copy(site: Path, destination: Path) -> None:
         target.write_bytes(data)
 
 
+# Members are derived and compressed this many at a time on every core (parallel.fork_map): the
+# batch's compressed bytes are what the packing process holds at once.
+PACK_BATCH = 1000
+
+
 def pack_offline_copy(site: Path, epoch: int) -> None:
     """Write the offline copy of `site` into it as `OFFLINE_ZIP`, a reproducible zip."""
-    archive = site / OFFLINE_ZIP
-    archive.parent.mkdir(parents=True, exist_ok=True)
-    members = ((f"{OFFLINE_FOLDER}/{name}", data) for name, data in offline_files(site))
-    with archive.open("wb") as target:
-        write_zip(target, members, epoch)
+    archive_path = site / OFFLINE_ZIP
+    archive_path.parent.mkdir(parents=True, exist_ok=True)
+    sources = list(_sources(site).items())
+
+    def member(item: tuple[str, Callable[[], bytes]]) -> Member:
+        name, make = item
+        return deflate(f"{OFFLINE_FOLDER}/{name}", make())
+
+    def members() -> Iterator[Member]:
+        for start in range(0, len(sources), PACK_BATCH):
+            yield from fork_map(member, sources[start : start + PACK_BATCH])
+
+    with archive_path.open("wb") as target:
+        write_zip(target, members(), epoch)

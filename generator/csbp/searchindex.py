@@ -14,7 +14,8 @@ engine has built the site, this trims it:
 Trimming starts only above `FULL_TEXT_BUDGET`: a handbook of a few hundred entries keeps full-text
 search. The trade-off above it: a word that appears only in an entry's body (a step, a pitfall, a reference
 title) no longer finds it. Titles, ids, summaries and keywords do, and the page itself still
-highlights the searched words. The offline copy keeps the full index (it is read from disk).
+highlights the searched words. The offline copy gets the same index: a browser that must
+parse tens of MB of full text stalls whether it reads them from disk or over the network.
 """
 
 from __future__ import annotations

@@ -155,12 +155,14 @@ def build_site(
         if meanwhile is not None:
             meanwhile()
         log = finish_engines(engines, outputs, built)
+        # Trimmed before the offline copy is derived: a phone that opens the copy loads the same
+        # index as online, not tens of MB of full text.
+        trim_search_index(built)
         try:
             if offline:
                 write_offline_copy(engine_output, staging)
             else:
-                pack_offline_copy(staging, _zip_epoch(source_epoch))  # before the trim: the copy keeps the full index
-                trim_search_index(staging)
+                pack_offline_copy(staging, _zip_epoch(source_epoch))
         except OSError as failure:
             raise SiteBuildError(f"csbp: could not write the offline copy: {failure}") from failure
         problems = check(staging) if check else []

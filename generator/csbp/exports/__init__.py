@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import html
 import re
-import zipfile
 from collections.abc import Iterable, Mapping
 from io import BytesIO
 from typing import IO, Any
 
+from csbp import archive
 from csbp.markup import markdown_inline
 from csbp.model import Handbook, Module, Question
 
@@ -90,18 +90,8 @@ def deterministic_zip(members: Iterable[tuple[str, bytes]], epoch: int) -> bytes
 
 
 def write_zip(target: IO[bytes], members: Iterable[tuple[str, bytes]], epoch: int) -> None:
-    """Write `members` in the order given with one fixed time: same members, same bytes.
-
-    Members are consumed one at a time, so a large archive is never held in memory whole."""
-    import datetime as dt
-
-    stamp = max(dt.datetime.fromtimestamp(epoch, tz=dt.UTC), dt.datetime(1980, 1, 1, tzinfo=dt.UTC))
-    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in members:
-            info = zipfile.ZipInfo(name, date_time=stamp.timetuple()[:6])
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            archive.writestr(info, data)
+    """Write `members` in the order given with one fixed time: same members, same bytes."""
+    archive.write_zip(target, (archive.deflate(name, data) for name, data in members), epoch)
 
 
 __all__ = [

@@ -10,6 +10,8 @@ import urllib.request
 
 from site_tests.support import csbp
 
+SERVE = [sys.executable, "-m", "csbp", "serve"]
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -34,13 +36,15 @@ def wait_for(url: str, needle: str, seconds: float = 60) -> bool:
     return False
 
 
-def test_serve_regenerates_a_page_when_its_yaml_changes(handbook):
+def test_serve_regenerates_a_page_when_its_yaml_changes(handbook, tmp_path):
     port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "csbp", "serve", "--root", str(handbook), "--dev-addr", f"127.0.0.1:{port}"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    log = tmp_path / "serve.log"
+    with log.open("w") as stderr:
+        server = subprocess.Popen(
+            [*SERVE, "--root", str(handbook), "--dev-addr", f"127.0.0.1:{port}"],
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
     try:
         url = f"http://127.0.0.1:{port}/practices/vehicle-barriers/"
         assert wait_for(url, "Vehicle barriers at crowded frontages")
@@ -54,9 +58,36 @@ def test_serve_regenerates_a_page_when_its_yaml_changes(handbook):
         server.terminate()
         server.wait(timeout=20)
     assert fetch(url) == "", "stopping csbp serve must stop the engine's server too"
+    assert "dirty" not in log.read_text(), "a small handbook is rebuilt whole after an edit (--rebuild auto)"
 
 
 def test_serve_refuses_to_start_on_a_broken_handbook(handbook):
     (handbook / "practices/broken.yaml").write_text("title: [broken\n")
     result = csbp("serve", "--root", str(handbook), "--dev-addr", f"127.0.0.1:{free_port()}")
     assert result.returncode == 1 and "practices/broken.yaml:" in result.stderr
+
+
+def test_serve_can_have_the_engine_rebuild_only_the_pages_it_rewrote(handbook, tmp_path):
+    # The default from DIRTY_FROM_PAGES pages on; asked for here on the small fixture handbook.
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with log.open("w") as stderr:
+        server = subprocess.Popen(
+            [*SERVE, "--root", str(handbook), "--dev-addr", f"127.0.0.1:{port}", "--rebuild", "changed"],
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+        try:
+            url = f"http://127.0.0.1:{port}/practices/vehicle-barriers/"
+            index = f"http://127.0.0.1:{port}/practices/"
+            assert wait_for(url, "Vehicle barriers at crowded frontages")
+            path = handbook / "practices/vehicle-barriers.yaml"
+            path.write_text(path.read_text().replace("title: Vehicle barriers", "title: Rated vehicle barriers"))
+            assert wait_for(url, "Rated vehicle barriers at crowded frontages")
+            assert wait_for(index, "Rated vehicle barriers at crowded frontages"), "listings are rewritten too"
+        finally:
+            server.terminate()
+            server.wait(timeout=20)
+    text = log.read_text()
+    assert "the engine rebuilds only the pages csbp rewrote" in text
+    assert "A 'dirty' build is being performed" in text  # the engine's own word that it did

@@ -28,6 +28,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--audience", choices=sorted(AUDIENCES), default="public", help="as for csbp build")
     parser.add_argument("--poll", type=float, default=0.5, metavar="SECONDS", help="how often to look for changes")
+    parser.add_argument(
+        "--rebuild",
+        choices=("auto", "changed", "all"),
+        default="auto",
+        help="after an edit, have the engine rebuild only the pages csbp rewrote (changed), every page "
+        f"(all), or changed from {DIRTY_FROM_PAGES:,} pages on (auto, the default)",
+    )
 
 
 def _snapshot(paths: HandbookPaths) -> dict[Path, float]:
@@ -38,15 +45,20 @@ def _snapshot(paths: HandbookPaths) -> dict[Path, float]:
     return {p: p.stat().st_mtime for p in files}
 
 
+# From this many pages on, a full engine rebuild after every edit takes longer than a reader waits
+# (about 15 s at 1,000 pages): the engine then rebuilds only the pages csbp rewrote (its dirty mode).
+DIRTY_FROM_PAGES = 1000
+
+
 # Caches are saved and garbage collected once edits pause for this long, and at exit, not during
 # every regeneration: saving several MB of signed JSON or walking every cached object would
 # delay the reload for nothing.
 UPKEEP_AFTER_SECONDS = 2.0
 
 
-def regenerate(paths: HandbookPaths, audience: str, schemas: SchemaSet, quiet: bool, later: bool = False) -> bool:
-    """One generation pass; True if the docs tree was updated. With `later`, the caller saves the
-    caches and collects garbage afterwards (`upkeep`)."""
+def regenerate(paths: HandbookPaths, audience: str, schemas: SchemaSet, quiet: bool, later: bool = False) -> int | None:
+    """One generation pass; the number of pages of the docs tree, or None if it was left as it
+    was (errors). With `later`, the caller saves the caches and collects garbage afterwards (`upkeep`)."""
     report = Report()
     progress = Progress(quiet=quiet)
     with collection_paused() if later else contextlib.nullcontext():
@@ -54,24 +66,25 @@ def regenerate(paths: HandbookPaths, audience: str, schemas: SchemaSet, quiet: b
             paths, report, progress, "fix the errors above; the served pages are unchanged", schemas
         )
         if corpus is None:
-            return False
+            return None
         generated = generate(paths, corpus, report, progress, audience=audience, save=not later)
     print_report(report, paths)
     if report.errors:
         print("csbp: fix the errors above; the served pages are unchanged", file=sys.stderr)
-        return False
+        return None
     if generated.stats.written and not quiet:
         print(
             f"csbp: updated {', '.join(generated.stats.written[:5])}{' …' if len(generated.stats.written) > 5 else ''}",
             file=sys.stderr,
         )
-    return True
+    return len(generated.tree.pages)
 
 
 def run(args: argparse.Namespace) -> int:
     paths = HandbookPaths.at(args.root)
     schemas = SchemaSet()
-    if not regenerate(paths, args.audience, schemas, args.quiet):
+    pages = regenerate(paths, args.audience, schemas, args.quiet)
+    if pages is None:
         return 1
     command = [
         sys.executable,
@@ -83,6 +96,13 @@ def run(args: argparse.Namespace) -> int:
         "--dev-addr",
         args.dev_addr,
     ]
+    if args.rebuild == "changed" or (args.rebuild == "auto" and pages >= DIRTY_FROM_PAGES):
+        command.append("--dirty")
+        print(
+            f"csbp: {pages:,} pages: after an edit the engine rebuilds only the pages csbp rewrote; "
+            "until restarted, its search may miss pages or list one twice (--rebuild all rebuilds every page)",
+            file=sys.stderr,
+        )
     server = subprocess.Popen(command, cwd=paths.build_dir)
     # Stopping csbp (SIGTERM from a supervisor or test) must stop the engine's server too.
     signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(0))

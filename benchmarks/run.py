@@ -17,12 +17,14 @@ import json
 import os
 import re
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -163,6 +165,68 @@ def timed(command: list[str], cwd: Path | None = None, env: dict[str, str] | Non
     return {"s": elapsed, "peak_mb": peak[0] / 1024, "peak_rss_mb": peak[1] / 1024, "output": output}
 
 
+_STAGE_LINE = re.compile(r"^csbp: (\w+)\s+(\d+) ms", re.M)
+
+
+def build_stages(output: str) -> dict[str, float]:
+    """The stage times `csbp build` prints (load … write, engine, offline, check, site), in s."""
+    return {name: int(ms) / 1000 for name, ms in _STAGE_LINE.findall(output)}
+
+
+def serve_reload(root: Path) -> dict[str, Any]:
+    """`csbp serve` as a contributor runs it: seconds until the first page is served, then after
+    one practice's summary is edited, until its page and the practices index show the edit."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    base = f"http://127.0.0.1:{port}/"
+    source = sorted((root / "practices").glob("*.yaml"))[len(list((root / "practices").glob("*.yaml"))) // 3]
+    page, index = f"{base}practices/{source.stem}/", f"{base}practices/"
+    original = source.read_text("utf-8")
+    marker = "checked again at every shift change"
+    command = [PYTHON, "-m", "csbp", "serve", "--root", str(root), "--dev-addr", f"127.0.0.1:{port}", "--quiet"]
+    environment = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    started = time.perf_counter()
+    server = subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        _wait_for(page, "</html>", server)
+        first = time.perf_counter() - started
+        time.sleep(3)  # let the engine's watcher settle after the first build
+        data = yaml.safe_load(original)
+        data["summary"] = f"{data['summary'].rstrip('.')}, {marker}."
+        source.write_text(yaml.dump(data, Dumper=synth._Dumper, sort_keys=False, allow_unicode=True, width=100))
+        edited = time.perf_counter()
+        _wait_for(page, marker, server)
+        page_s = time.perf_counter() - edited
+        _wait_for(index, marker, server)
+        index_s = time.perf_counter() - edited
+    finally:
+        source.write_text(original, "utf-8")
+        server.terminate()
+        _, errors = server.communicate(timeout=60)
+    return {
+        "first_page_s": first,
+        "reload_page_s": page_s,
+        "reload_index_s": index_s,
+        "dirty": b"rebuilds only the pages csbp rewrote" in errors,
+    }
+
+
+def _wait_for(url: str, needle: str, server: subprocess.Popen[bytes], seconds: float = 900) -> None:
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"csbp serve stopped: {server.stderr.read().decode() if server.stderr else ''}")
+        try:
+            with urllib.request.urlopen(url, timeout=10) as response:
+                if needle in response.read().decode("utf-8", "replace"):
+                    return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit(f"csbp serve: {url} did not show {needle!r} within {seconds} s")
+
+
 def plain_config(root: Path, site: Path) -> Path:
     """Minimal MkDocs config for the same Markdown: Material, search, the handbook's Markdown
     extensions and the same nav as the generated config. Without a nav MkDocs lists every page
@@ -233,7 +297,7 @@ def measure(n: int, workdir: Path, seed: int) -> dict[str, Any]:
     cold = json.loads(timed(child)["output"].strip().splitlines()[-1])
     warm = json.loads(timed([*child, "--change"])["output"].strip().splitlines()[-1])
     shutil.rmtree(root / "build", ignore_errors=True)  # the full build starts cold, as in CI
-    build = timed([PYTHON, "-m", "csbp", "build", "--root", str(root), "--quiet"])
+    build = timed([PYTHON, "-m", "csbp", "build", "--root", str(root)])
     plain_site = workdir / f"plain-site-{n}"
     plain = timed([PYTHON, "-m", "mkdocs", "build", "--clean", "-q", "-f", str(plain_config(root, plain_site))])
     result = {
@@ -250,12 +314,14 @@ def measure(n: int, workdir: Path, seed: int) -> dict[str, Any]:
         "entries_per_s_warm": plan.total / warm["generator_s"],
         "one_change": warm["one_change"],
         "build_s": build["s"],
+        "build_stages_s": build_stages(build["output"]),
         "build_peak_mb": build["peak_mb"],
         "build_peak_rss_mb": build["peak_rss_mb"],
         "plain_mkdocs_s": plain["s"],
         "plain_mkdocs_peak_mb": plain["peak_mb"],
         "build_ratio": build["s"] / plain["s"],
         **site_figures(root / "site", plan.total),
+        "serve": serve_reload(root),
     }
     shutil.rmtree(plain_site, ignore_errors=True)
     return result
@@ -268,14 +334,15 @@ def verdicts(results: list[dict[str, Any]]) -> list[tuple[str, str, str, bool]]:
     near = min(by_n, key=lambda n: abs(n - 1000))
     top, bottom = max(by_n), min(by_n)
     r = by_n[near]
-    rows.append(
-        (
-            f"generator stage, {near} entries (warm; cold {r['generator_cold']['generator_s']:.2f} s)",
-            f"{r['generator_warm']['generator_s']:.2f} s",
-            f"< {TARGETS['generator_s_at_1000']} s",
-            r["generator_warm"]["generator_s"] < TARGETS["generator_s_at_1000"],
+    for run, label in (("generator_warm", "repeated build, build/.cache kept"), ("generator_cold", "first build")):
+        rows.append(
+            (
+                f"generator stage, {near} entries, {label}",
+                f"{r[run]['generator_s']:.2f} s",
+                f"< {TARGETS['generator_s_at_1000']} s",
+                r[run]["generator_s"] < TARGETS["generator_s_at_1000"],
+            )
         )
-    )
     rows.append(
         (
             f"csbp build / plain mkdocs, {near} entries",
@@ -346,6 +413,18 @@ def print_report(results: list[dict[str, Any]]) -> list[tuple[str, str, str, boo
     for r in results:
         stages = "  ".join(f"{k} {v:.3f}" for k, v in r["generator_cold"]["stages_s"].items())
         print(f"{r['n']:>6}: {stages}")
+    print("\nFull csbp build, by stage (s):")
+    for r in results:
+        stages = "  ".join(f"{k} {v:.2f}" for k, v in r["build_stages_s"].items())
+        print(f"{r['n']:>6}: {stages}")
+    print("\ncsbp serve (s): first page served; after a summary edit, the practice page and the practices index:")
+    for r in results:
+        serve = r["serve"]
+        mode = "engine rebuilds changed pages" if serve["dirty"] else "engine rebuilds every page"
+        print(
+            f"{r['n']:>6}: first page {serve['first_page_s']:.1f}  reload page {serve['reload_page_s']:.1f}  "
+            f"index {serve['reload_index_s']:.1f}  ({mode})"
+        )
     rows = verdicts(results)
     print(f"\n{'target':<72} {'measured':<34} {'limit':<16} result")
     for name, figure, limit, passed in rows:

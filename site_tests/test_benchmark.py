@@ -28,6 +28,8 @@ FIGURES = (
     "search_index_bytes_per_entry",
     "search_first_result_kb",
     "search_first_result_gzip_kb",
+    "build_stages_s",
+    "serve",
 )
 
 
@@ -65,4 +67,7 @@ def test_benchmark_at_a_tiny_size_reports_every_figure(tmp_path):
     change = figures["one_change"]
     assert f"practices/{change['entry']}.md" in change["rewritten"]
     assert len(change["rewritten"]) < figures["generator_cold"]["pages"]  # only what the change touches
+    assert {"load", "engine", "offline", "site"} <= set(figures["build_stages_s"])
+    serve = figures["serve"]
+    assert 0 < serve["reload_page_s"] <= serve["reload_index_s"] and not serve["dirty"]  # 20 entries: whole rebuilds
     assert {v["target"] for v in payload["verdicts"]}

@@ -138,11 +138,13 @@ def build_site(
     source_epoch: int | None = None,
     offline: bool = False,
     meanwhile: Callable[[], object] | None = None,
+    step: Callable[[str, str], object] = lambda _name, _detail: None,
 ) -> str:
     """Build into a staging directory, add the offline copy, run `check` on it, then swap it in as `site/`.
 
     The site publishes its offline copy as `OFFLINE_ZIP`; with `offline` the copy itself
-    becomes `site/`. `meanwhile` runs while the engine works.
+    becomes `site/`. `meanwhile` runs while the engine works; `step(name, detail)` is told when
+    each part is done (`Progress.step`).
     """
     recover(paths)
     staging = paths.root / f"{STAGING_PREFIX}{os.getpid()}"
@@ -155,6 +157,7 @@ def build_site(
         if meanwhile is not None:
             meanwhile()
         log = finish_engines(engines, outputs, built)
+        step("engine", f"{len(engines)} engine process(es)" + (" merged" if len(engines) > 1 else ""))
         # Trimmed before the offline copy is derived: a phone that opens the copy loads the same
         # index as online, not tens of MB of full text.
         trim_search_index(built)
@@ -165,7 +168,9 @@ def build_site(
                 pack_offline_copy(staging, _zip_epoch(source_epoch))
         except OSError as failure:
             raise SiteBuildError(f"csbp: could not write the offline copy: {failure}") from failure
+        step("offline", "offline copy written" if offline else "offline copy packed")
         problems = check(staging) if check else []
+        step("check", f"{len(problems)} problem(s)")
         if problems:
             raise SiteBuildError("\n".join(problems))
         retired = paths.root / f"{RETIRED_PREFIX}{os.getpid()}"

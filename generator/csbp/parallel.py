@@ -13,6 +13,7 @@ their locks held), or `CSBP_WORKERS=1`.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import threading
@@ -24,6 +25,9 @@ Item = TypeVar("Item")
 Result = TypeVar("Result")
 
 MIN_ITEMS = 200  # below this, starting workers costs more than it saves
+# Each worker takes several chunks in turn, so one slow chunk (a run of long listings) does not
+# leave the other workers idle at the end.
+CHUNKS_PER_WORKER = 8
 
 # The work of the current `fork_map`, inherited by its forked workers (never pickled).
 _WORK: tuple[Callable[[Any], Any], Sequence[Any]] | None = None
@@ -59,11 +63,15 @@ def fork_map(work: Callable[[Item], Result], items: Sequence[Item]) -> list[Resu
     forked_calls += 1
     _WORK = (work, items)
     try:
-        size = -(-len(items) // count)
+        size = -(-len(items) // (count * CHUNKS_PER_WORKER))
         bounds = [(start, min(start + size, len(items))) for start in range(0, len(items), size)]
+        # Frozen objects are left alone by the workers' garbage collector, which would otherwise
+        # touch, and so copy, every page of memory they share with this process.
+        gc.freeze()
         with ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("fork")) as pool:
             chunks = list(pool.map(_run, bounds))
     finally:
+        gc.unfreeze()
         _WORK = None
     return [result for chunk in chunks for result in chunk]
 

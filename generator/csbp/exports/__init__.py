@@ -10,12 +10,14 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterable, Mapping
+from functools import partial
 from io import BytesIO
 from typing import IO, Any
 
 from csbp import archive
 from csbp.markup import markdown_inline
 from csbp.model import Handbook, Module, Question
+from csbp.parallel import fork_map
 
 FORMATS = ("gift", "qti")
 
@@ -51,27 +53,27 @@ def export_files(handbook: Handbook, epoch: int, fingerprints: Mapping[str, str]
     With `fingerprints` (module id -> digest of the module and what it shows of linked entries), a
     module whose fingerprint is unchanged since the last call is not exported again.
     """
-    from csbp.exports.gift import gift_blocks, gift_text
-    from csbp.exports.qti import qti_items, qti_package
+    from csbp.exports.gift import gift_text
+    from csbp.exports.qti import qti_package
 
     modules = sorted(handbook.modules.values(), key=lambda m: m.id)
     files: dict[str, bytes] = {}
     pieces: dict[str, dict[str, Any]] = {}
+    todo: list[Module] = []
     for module in modules:
         key = f"{epoch}:{fingerprints[module.id]}" if fingerprints is not None else None
         known = _PIECES.get(module.id)
         if key is not None and known is not None and known[0] == key:
             pieces[module.id] = known[1]
         else:
-            blocks, items = gift_blocks(module), qti_items(module)
-            pieces[module.id] = {
-                "gift": gift_text([module], blocks).encode("utf-8"),
-                "qti": qti_package([module], epoch, items),
-                "blocks": blocks,
-                "items": items,
-            }
-            if key is not None:
-                _PIECES[module.id] = (key, pieces[module.id])
+            todo.append(module)
+    # On every core when there are many (a cold build); model objects never travel between processes.
+    for module, (gift, qti, blocks, made) in zip(todo, fork_map(partial(_export, epoch), todo), strict=True):
+        items = [(module, question, href, data) for question, (href, data) in zip(module.questions, made, strict=True)]
+        pieces[module.id] = {"gift": gift, "qti": qti, "blocks": blocks, "items": items}
+        if fingerprints is not None:
+            _PIECES[module.id] = (f"{epoch}:{fingerprints[module.id]}", pieces[module.id])
+    for module in modules:
         files[f"{module.id}.gift"] = pieces[module.id]["gift"]
         files[f"{module.id}-qti.zip"] = pieces[module.id]["qti"]
     if fingerprints is not None:
@@ -80,6 +82,20 @@ def export_files(handbook: Handbook, epoch: int, fingerprints: Mapping[str, str]
     files["all.gift"] = gift_text(modules, [block for m in modules for block in pieces[m.id]["blocks"]]).encode("utf-8")
     files["all-qti.zip"] = qti_package(modules, epoch, [item for m in modules for item in pieces[m.id]["items"]])
     return files
+
+
+def _export(epoch: int, module: Module) -> tuple[bytes, bytes, list[str], list[tuple[str, bytes]]]:
+    """One module's GIFT file, QTI package, GIFT blocks and QTI items (path, XML) for the `all.*` files."""
+    from csbp.exports.gift import gift_blocks, gift_text
+    from csbp.exports.qti import qti_items, qti_package
+
+    blocks, items = gift_blocks(module), qti_items(module)
+    return (
+        gift_text([module], blocks).encode("utf-8"),
+        qti_package([module], epoch, items),
+        blocks,
+        [(href, data) for _module, _question, href, data in items],
+    )
 
 
 def deterministic_zip(members: Iterable[tuple[str, bytes]], epoch: int) -> bytes:

@@ -15,13 +15,15 @@ import os
 import re
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from csbp import cachefile
-from csbp.diagnostics import Position, Report
+from csbp.diagnostics import Diagnostic, Position, Report
+from csbp.parallel import fork_map
 
 MAX_FILE_BYTES = 1_000_000
 MAX_ALIAS_USES = 20
@@ -342,6 +344,36 @@ def _valid_from_json(item: Any) -> tuple[str, str, tuple[tuple[JsonPath, str], .
 _SOURCE_STAMP = (
     f"{SourceCache.VERSION}:{yaml.__version__}:{hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]}"
 )
+
+
+def load_yaml_files(paths: list[Path], report: Report, cache: SourceCache | None = None) -> list[SourceDocument | None]:
+    """`load_yaml` for each file, on every core when most are not in `cache` (a first build).
+
+    Workers parse with a copy of the cache they inherit; what they parsed is stored here, so the
+    cache ends as a serial load would leave it, except that the files' stats are not kept (the next
+    load in this process reads each file once more, then trusts its stat)."""
+    if cache is not None and 2 * sum(str(path) in cache.parsed for path in paths) > len(paths):
+        return [load_yaml(path, report, cache) for path in paths]
+    documents: list[SourceDocument | None] = []
+    for document, diagnostics, parsed in fork_map(partial(_load_in_worker, cache), paths):
+        report.diagnostics.extend(diagnostics)
+        if document is not None and cache is not None:
+            cache.data(document.path, document.digest)  # counts as used, as in `load_yaml`
+            if parsed:
+                cache.store(document)
+        documents.append(document)
+    return documents
+
+
+def _load_in_worker(cache: SourceCache | None, path: Path) -> tuple[SourceDocument | None, list[Diagnostic], bool]:
+    """One file parsed as `load_yaml` does, for `load_yaml_files`: the document without its text (positions,
+    when a later stage needs them, are read from the file again), what it reported, whether it was parsed."""
+    report = Report()
+    document = load_yaml(path, report, cache)
+    parsed = document is not None and document.text is not None
+    if document is not None:
+        document.text = None
+    return document, report.diagnostics, parsed
 
 
 def load_yaml(path: Path, report: Report, cache: SourceCache | None = None) -> SourceDocument | None:

@@ -27,7 +27,7 @@ from referencing import Registry, Resource
 from csbp import markup
 from csbp.config import SCHEMA_DIR, HandbookPaths
 from csbp.diagnostics import Report, choices_hint, did_you_mean
-from csbp.loader import JsonPath, SourceCache, SourceDocument, load_yaml
+from csbp.loader import JsonPath, SourceCache, SourceDocument, load_yaml, load_yaml_files
 from csbp.markup import SOURCE_STAMP as MARKUP_STAMP
 from csbp.markup import removed_markup
 
@@ -720,7 +720,7 @@ def load_sources(paths: HandbookPaths, report: Report, cache: SourceCache | None
             "the vocabularies file is missing: every handbook needs "
             "content/vocabularies.yaml defining its controlled terms",
         )
-    entries: dict[str, list[SourceDocument]] = {kind: [] for kind in KINDS}
+    files: list[tuple[str, Path]] = []
     for kind in KINDS:
         for stray in paths.stray_files(kind):
             report.error(
@@ -729,12 +729,11 @@ def load_sources(paths: HandbookPaths, report: Report, cache: SourceCache | None
                 f"'{stray.name}' is in {stray.parent.name}/ but is not a .yaml entry: "
                 "rename it to end in .yaml, or move it out of the folder",
             )
-        for path in paths.entry_files(kind):
-            if not check_file_name(path, report):
-                continue
-            document = load_yaml(path, report, cache)
-            if document is not None:
-                entries[kind].append(document)
+        files += [(kind, path) for path in paths.entry_files(kind) if check_file_name(path, report)]
+    entries: dict[str, list[SourceDocument]] = {kind: [] for kind in KINDS}
+    for (kind, _path), document in zip(files, load_yaml_files([path for _, path in files], report, cache), strict=True):
+        if document is not None:
+            entries[kind].append(document)
     return Sources(vocabulary_doc, entries)
 
 

@@ -30,6 +30,7 @@ import pathspec
 import yaml
 
 from csbp.config import HandbookPaths
+from csbp.docs_tree import escape_pattern, inherited_lines
 from csbp.parallel import workers
 
 # Below this many pages per shard, starting another engine (a second or so) costs more than it saves.
@@ -75,7 +76,7 @@ def plan(paths: HandbookPaths, count: int | None = None) -> Plan | None:
     """The split of the docs tree over `count` engines (default: the usable cores), or None when one
     engine should build it: few pages, one core, or a split the engine's patterns cannot express."""
     files = engine_order(paths.docs_dir)
-    own = _own_excludes(paths.generated_config)
+    own = inherited_lines(paths.generated_config, "exclude_docs")
     if own is None:
         return None
     excluded = pathspec.gitignore.GitIgnoreSpec.from_lines([*_DEFAULT_EXCLUDE, *own])
@@ -125,36 +126,7 @@ def _is_first(name: str) -> bool:
     return os.path.splitext(name)[0] in _FIRST_STEMS
 
 
-def _own_excludes(config: Path) -> list[str] | None:
-    """The `exclude_docs` lines the generated config inherits (a shard's setting replaces them, so
-    it repeats them), or None when the config chain cannot be read plainly."""
-    seen: set[Path] = set()
-    current = config
-    while current not in seen:
-        seen.add(current)
-        try:
-            data = yaml.safe_load(current.read_text("utf-8"))
-        except (OSError, yaml.YAMLError, UnicodeDecodeError):
-            return None
-        if not isinstance(data, dict):
-            return None
-        value = data.get("exclude_docs")
-        if isinstance(value, str):
-            return value.splitlines()
-        if value is not None:
-            return None
-        parent = data.get("INHERIT")
-        if not isinstance(parent, str):
-            return []
-        current = (current.parent / parent).resolve()
-    return None
-
-
 # --- gitignore patterns for "every file before / from this one on, in the engine's order" ---
-
-
-def _escape(name: str) -> str:
-    return "".join("\\" + c if c in "\\*?[]!# " else c for c in name)
 
 
 def _one_of(chars: set[str]) -> list[str]:
@@ -162,7 +134,7 @@ def _one_of(chars: set[str]) -> list[str]:
     literals for the rest."""
     plain = sorted(c for c in chars if c.isascii() and (c.isalnum() or c in "._~+@"))
     fragments = [f"[{''.join(plain)}]"] if plain else []
-    return fragments + [_escape(c) for c in sorted(chars - set(plain))]
+    return fragments + [escape_pattern(c) for c in sorted(chars - set(plain))]
 
 
 def _names_relative(names: list[str], boundary: str, later: bool) -> list[str]:
@@ -171,14 +143,14 @@ def _names_relative(names: list[str], boundary: str, later: bool) -> list[str]:
     patterns: list[str] = []
     others = [n for n in names if not _is_first(n)]
     if later:
-        patterns.append(_escape(boundary) + "*")
+        patterns.append(escape_pattern(boundary) + "*")
     for i in range(len(boundary)):
         prefix = boundary[:i]
         if not later and i > 0 and prefix in others:
-            patterns.append(_escape(prefix))
+            patterns.append(escape_pattern(prefix))
         chars = {n[i] for n in others if len(n) > i and n.startswith(prefix)}
         chars = {c for c in chars if (c > boundary[i]) == later and c != boundary[i]}
-        patterns.extend(_escape(prefix) + fragment + "*" for fragment in _one_of(chars))
+        patterns.extend(escape_pattern(prefix) + fragment + "*" for fragment in _one_of(chars))
     return patterns
 
 
@@ -198,7 +170,7 @@ def _layout(files: list[str], boundary: str) -> tuple[list[str], str, dict[str, 
 
 
 def _in(folder: str, rest: str) -> str:
-    return "/" + (_escape(folder) + "/" if folder else "") + rest
+    return "/" + (escape_pattern(folder) + "/" if folder else "") + rest
 
 
 def _before(files: list[str], boundary: str) -> list[str]:
@@ -208,11 +180,11 @@ def _before(files: list[str], boundary: str) -> list[str]:
     for depth, child in enumerate(parts):
         above = "/".join(parts[:depth])
         lines += [_in(above, "*"), "!" + _in(above, "*/")]  # the folder's own files
-        lines += [_in(above, _escape(sub) + "/") for sub in sorted(subdirs.get(above, ())) if sub < child]
+        lines += [_in(above, escape_pattern(sub) + "/") for sub in sorted(subdirs.get(above, ())) if sub < child]
     folder = "/".join(parts)
     local = names.get(folder, [])
     lines += [_in(folder, pattern) for pattern in _names_relative(local, name, later=False)]
-    lines += [_in(folder, _escape(first)) for first in local if _is_first(first)]
+    lines += [_in(folder, escape_pattern(first)) for first in local if _is_first(first)]
     lines.append("!" + _in(folder, "*/"))
     return lines
 
@@ -224,12 +196,12 @@ def _after(files: list[str], boundary: str, keep_first: bool = True) -> list[str
     lines: list[str] = []
     for depth, child in enumerate(parts):
         above = "/".join(parts[:depth])
-        lines += [_in(above, _escape(sub) + "/") for sub in sorted(subdirs.get(above, ())) if sub > child]
+        lines += [_in(above, escape_pattern(sub) + "/") for sub in sorted(subdirs.get(above, ())) if sub > child]
     folder = "/".join(parts)
     local = names.get(folder, [])
     lines += [_in(folder, pattern) for pattern in _names_relative(local, name, later=True)]
     if keep_first:
-        lines += ["!" + _in(folder, _escape(first)) for first in local if _is_first(first)]
+        lines += ["!" + _in(folder, escape_pattern(first)) for first in local if _is_first(first)]
     lines.append(_in(folder, "*/"))
     return lines
 

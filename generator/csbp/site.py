@@ -1,9 +1,10 @@
 """Stage 5b, site: run the site engine on the docs tree and swap the result in atomically.
 
 The engine runs as a separate process (`python -m mkdocs build --strict`) on the
-generated config, so nothing here depends on MkDocs internals. The new site is built in
-a temporary directory beside `site/` and replaces it only when complete and checked: a
-failed or killed build leaves the previous site as it was.
+generated config, so nothing here depends on MkDocs internals; a large docs tree is split
+over one engine process per core (shards.py). The new site is built in a temporary directory
+beside `site/` and replaces it only when complete and checked: a failed or killed build
+leaves the previous site as it was.
 
 The offline copy (the same handbook readable from `file://`, see `offline.py`) is derived from
 the new site and packed as a reproducible zip into it before the check, so the leak check
@@ -99,11 +100,6 @@ def stop_engine(engine: Engine) -> None:
         engine.process.kill()
         engine.process.wait()
     engine.log.close()
-
-
-def run_engine(paths: HandbookPaths, destination: Path, source_epoch: int | None = None) -> str:
-    """Build the generated docs tree into `destination`; return the engine's log."""
-    return finish_engine(start_engine(paths, destination, source_epoch))
 
 
 def start_engines(

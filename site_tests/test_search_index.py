@@ -5,8 +5,13 @@ from __future__ import annotations
 
 import gzip
 import json
+import shutil
+import time
+
+import pytest
 
 from csbp.searchindex import trim_search_index
+from site_tests.support import FIXTURES
 
 PRACTICE_TEXT = (
     '<p>Keep hostile vehicles away. <span class="csbp-keywords">Related terms: HVM</span></p> '
@@ -74,3 +79,48 @@ def test_a_small_handbook_keeps_full_text_search_and_a_large_one_is_trimmed(buil
         assert f"practices/{practice}/" in locations
         assert not any(location.startswith(f"practices/{practice}/#") for location in locations)
     assert len(gzip.compress(json.dumps(trimmed).encode())) < 60_000
+
+
+def _engine_trimmed(index: dict) -> list[dict]:
+    """What trimming keeps of the engine's own records (entry pages: their first section only)."""
+    from csbp.searchindex import _trimmed
+
+    return [kept for record in index["docs"] if (kept := _trimmed(record)) is not None]
+
+
+@pytest.mark.parametrize("audience", ["public", "members"])
+def test_compact_records_equal_what_trimming_keeps_of_the_engines_own(handbook, monkeypatch, audience):
+    # Built with the engine indexing entry pages, then with csbp writing their records from the built
+    # pages: a retired entry (its notice), marked entries for members (their banner), an overdue one.
+    # Below the budget nothing else is trimmed, so the rest of the two indexes must match as it is.
+    from csbp import cli, searchindex
+
+    retired = handbook / "practices/staff-vetting.yaml"
+    retired.write_text(
+        retired.read_text().replace("status: approved", "status: retired\nreplaced_by: vehicle-barriers")
+    )
+    for path in (FIXTURES / "markings").glob("amber-*.yaml"):
+        shutil.copy(path, handbook / "practices" / path.name)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(time.time()) // 86400 * 86400))
+    build = ["build", "--root", str(handbook), "--audience", audience, "--quiet"]
+    assert cli.main(build) == 0
+    engine = json.loads((handbook / "site/search/search_index.json").read_text())
+
+    monkeypatch.setattr(searchindex, "COMPACT_FROM_ENTRIES", 1)
+    assert cli.main(build) == 0
+    compact = json.loads((handbook / "site/search/search_index.json").read_text())
+    front = (handbook / "build/docs/practices/vehicle-barriers.md").read_text()
+    assert searchindex.COMPACT_MARK in front and "exclude: true" in front
+
+    expected = []
+    for record in engine["docs"]:
+        page, _, section = str(record["location"]).partition("#")
+        if searchindex._entry_id(page) is None:
+            expected.append(record)  # not an entry page: as the engine wrote it
+        elif not section:
+            expected.append(searchindex._trimmed(record))  # an entry page: its head, trimmed
+    assert compact == {**engine, "docs": expected}
+    texts = {r["location"]: r["text"] for r in compact["docs"]}
+    assert "Retired entry" in texts["practices/staff-vetting/"]
+    if audience == "members":
+        assert "amber" in json.dumps(compact).lower()

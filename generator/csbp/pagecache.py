@@ -31,6 +31,7 @@ from typing import Any
 from csbp import cachefile
 from csbp.config import TEMPLATE_DIR
 from csbp.model import Entry, Handbook, LessonPoint, PathStep, Question
+from csbp.searchindex import compact_search
 
 VERSION = "2"
 
@@ -105,7 +106,8 @@ class Fingerprints:
     def __init__(self, handbook: Handbook, digests: Mapping[tuple[str, str], str], base: str) -> None:
         self.digests = digests
         self._idents: dict[int, str] = {}  # by id() of the entry: asked for tens of thousands of times
-        self.base = _sha(base, code_stamp(), templates_stamp(), handbook.audience, handbook.today.isoformat())
+        compact = f"compact-search:{compact_search(len(handbook.entries()))}"  # changes every entry page's head
+        self.base = _sha(base, code_stamp(), templates_stamp(), handbook.audience, handbook.today.isoformat(), compact)
         self.handbook = handbook
         self.everything = _sha(self.base, *(self.ident(e) for e in handbook.entries()))
 

@@ -33,6 +33,7 @@ from csbp.markup import Rendering, markdown_block, markdown_inline, md_text, pag
 from csbp.model import AUDIENCE_MARKING, FACETS, Entry, Handbook, Module, Practice, Term
 from csbp.pagecache import Fingerprints, PageCache, PartKey
 from csbp.parallel import fork_map
+from csbp.searchindex import compact_search
 
 TLP_CSS = {
     "TLP:CLEAR": "clear",
@@ -226,6 +227,7 @@ class Renderer:
         self.env = shared_environment()
         self.pages: dict[str, str] = {}
         self.rows = Rows(cache, directory_urls)
+        self.compact_search = compact_search(len(handbook.entries()))  # entry pages left out of the engine's index
         # Pages to render, queued by `page` and rendered together by `_render_queued` (on every
         # core when there are many: a cold build); their places in `pages` are kept meanwhile.
         self.queued: list[_PageJob] = []
@@ -261,6 +263,7 @@ class Renderer:
                 audience_marking=AUDIENCE_MARKING[self.handbook.audience],
                 directory_urls=self.directory_urls,
                 rows=self.rows,
+                compact_search=self.compact_search,
                 **job.context,
             )
         self.rows.previous.pop(job.src, None)

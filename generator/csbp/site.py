@@ -26,7 +26,7 @@ from typing import IO
 from csbp import shards
 from csbp.config import HandbookPaths
 from csbp.offline import pack_offline_copy, write_offline_copy
-from csbp.searchindex import trim_search_index
+from csbp.searchindex import add_compact_records, trim_search_index
 
 STAGING_PREFIX = ".site-staging-"
 RETIRED_PREFIX = ".site-previous-"
@@ -154,8 +154,9 @@ def build_site(
             meanwhile()
         log = finish_engines(engines, outputs, built)
         step("engine", f"{len(engines)} engine process(es)" + (" merged" if len(engines) > 1 else ""))
-        # Trimmed before the offline copy is derived: a phone that opens the copy loads the same
-        # index as online, not tens of MB of full text.
+        # Completed and trimmed before the offline copy is derived: a phone that opens the copy
+        # loads the same index as online, not tens of MB of full text.
+        add_compact_records(built, paths.docs_dir)
         trim_search_index(built)
         try:
             if offline:

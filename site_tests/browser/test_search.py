@@ -48,3 +48,39 @@ def test_home_matrix_link_opens_the_cell_page(page, site_url):
     page.locator("a.csbp-cell", has_text="2").first.click()
     page.wait_for_url("**/browse/matrix/**")
     assert page.locator("h1").inner_text().count("×") == 1
+
+
+@pytest.fixture(scope="module")
+def large_site(tmp_path_factory):
+    """A synthetic handbook big enough that entry pages carry compact search records."""
+    import sys
+
+    from csbp.searchindex import COMPACT_FROM_ENTRIES
+    from site_tests.browser.conftest import serve
+    from site_tests.support import REPO, csbp
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import synth
+
+    root = tmp_path_factory.mktemp("large") / "handbook"
+    plan = synth.write_handbook(COMPACT_FROM_ENTRIES, root, seed=5)
+    result = csbp("build", "--root", str(root))
+    assert result.returncode == 0, result.stderr
+    server, url = serve(root / "site")
+    yield root, url, plan
+    server.shutdown()
+
+
+def test_search_in_a_large_handbook_finds_a_practice_by_title_and_by_id(page, large_site):
+    root, url, plan = large_site
+    practice = sorted(plan.practices)[len(plan.practices) // 2]
+    source = (root / "build/docs/practices" / f"{practice}.md").read_text("utf-8")
+    assert "csbp_search: compact" in source, "the engine was told to leave this page to csbp"
+    title = re.search(r"^# (.+)$", source, re.M).group(1).replace("\\", "")
+    page.goto(url)
+    target = re.compile(rf"/practices/{practice}/(\?h=.*)?$")
+    open_first_result(page, title, title, target)
+    page.goto(url)
+    number = practice.rsplit("-", 1)[1]  # the distinctive part: every synthetic id starts "practice-"
+    assert f"/practices/{practice}/" in search(page, number).first.locator("a").first.get_attribute("href")
+    assert page.js_errors == []

@@ -15,6 +15,7 @@ import itertools
 import json
 import posixpath
 import re
+import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,9 +32,9 @@ from csbp.exports import export_files, shown_from_links
 from csbp.fragments import Rows, reuse, reuse_each
 from csbp.markup import Rendering, markdown_block, markdown_inline, md_text, page_markdown, plain
 from csbp.model import AUDIENCE_MARKING, FACETS, Entry, Handbook, Module, Practice, Term
-from csbp.pagecache import Fingerprints, PageCache, PartKey
+from csbp.pagecache import Fingerprints, PageCache, PartKey, code_stamp
 from csbp.parallel import fork_map
-from csbp.searchindex import compact_search
+from csbp.searchindex import compact_front_matter, compact_search
 
 TLP_CSS = {
     "TLP:CLEAR": "clear",
@@ -115,7 +116,15 @@ def _html(value: Any) -> Markup:
 _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml: same output, several times faster
 
 
-def _front_matter(data: dict[str, Any]) -> Markup:
+@pass_context
+def _front_matter(context: Any, data: dict[str, Any]) -> Markup:
+    """YAML front matter; in a large handbook, marked for a compact search record (searchindex.py)."""
+    if context.get("compact_search"):
+        data = compact_front_matter(data, page_url(context["page_src"]))
+    return _dump_front_matter(data)
+
+
+def _dump_front_matter(data: dict[str, Any]) -> Markup:
     dumped = yaml.dump(data, Dumper=_DUMPER, allow_unicode=True, sort_keys=True, width=1000).strip()
     return Markup(f"---\n{dumped}\n---\n")
 
@@ -156,10 +165,19 @@ def duration(minutes: int) -> str:
 
 def template_bytecode_cache() -> FileSystemBytecodeCache | None:
     """Compiled templates, kept in the user's cache directory so a warm start does not compile them
-    again. Never under the handbook: compiled templates are code, and the handbook is untrusted."""
-    directory = cachefile.key_path().parent / "jinja"
+    again. Never under the handbook: compiled templates are code, and the handbook is untrusted.
+
+    One folder per version of the generator's code: a compiled template holds how it calls each
+    filter (with the render context or without), which the template's own text does not show."""
+    folder = cachefile.key_path().parent / "jinja"
+    directory = folder / code_stamp()[:16]
     try:
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        for stale in folder.iterdir():  # other versions' templates; another version running recompiles
+            if stale != directory and stale.is_dir():
+                shutil.rmtree(stale, ignore_errors=True)
+            elif stale.is_file():
+                stale.unlink(missing_ok=True)
     except OSError:
         return None
     return FileSystemBytecodeCache(str(directory))
@@ -402,7 +420,7 @@ class Renderer:
             title, body = _split_title(path.read_text("utf-8"), path.stem)
             rewrite = functools.partial(self._page_link, src, path, known)
             self.pages[src] = (
-                str(_front_matter({"title": title})) + f"\n# {md_text(title)}\n\n" + page_markdown(body, rewrite)
+                str(_dump_front_matter({"title": title})) + f"\n# {md_text(title)}\n\n" + page_markdown(body, rewrite)
             )
             folder = src.split("/", 1)[0] if "/" in src else ""
             item = NavItem(title, src)

@@ -44,24 +44,33 @@ def _entry_id(location: str) -> str | None:
     return None
 
 
+def page_kind(page: str) -> str | None:
+    """ "entry" for an entry page's location, "listing" for a generated listing, None for any other
+    page (hand-written pages, the glossary, trainer packs): the pages trimming cuts down."""
+    if _entry_id(page) is not None:
+        return "entry"
+    if page in LISTINGS or page.startswith(LISTING_FAMILIES):
+        return "listing"
+    return None
+
+
+def _kept_text(page: str, paragraphs: list[str]) -> str:
+    """What a trimmed record keeps of its page's head: an entry its paragraphs and its id, a listing
+    its first paragraph."""
+    entry_id = _entry_id(page)
+    if entry_id is not None:
+        return " ".join([*paragraphs, f"<p>Id: {entry_id}</p>"])
+    return paragraphs[0] if paragraphs else ""
+
+
 def _trimmed(record: dict[str, Any]) -> dict[str, Any] | None:
     """The record to keep in place of `record`, or None to drop it."""
-    location = str(record.get("location", ""))
-    page, _, section = location.partition("#")
-    parts = page.split("/")
-    is_entry = len(parts) >= 3 and parts[0] in ENTRY_FAMILIES and parts[1] and parts[2] == ""
-    is_listing = page in LISTINGS or page.startswith(LISTING_FAMILIES)
-    if not (is_entry or is_listing):
+    page, _, section = str(record.get("location", "")).partition("#")
+    if page_kind(page) is None:
         return record
     if section:
         return None
-    paragraphs = _PARAGRAPH.findall(str(record.get("text", "")))
-    entry_id = _entry_id(page)
-    if entry_id is not None:
-        text = " ".join([*paragraphs, f"<p>Id: {entry_id}</p>"])
-    else:
-        text = paragraphs[0] if paragraphs else ""
-    return {**record, "text": text}
+    return {**record, "text": _kept_text(page, _PARAGRAPH.findall(str(record.get("text", ""))))}
 
 
 # Up to this size (about 350 entries; some 400 KB gzip-compressed) the index keeps every page's
@@ -88,11 +97,11 @@ def trim_search_index(site: Path, budget: int = FULL_TEXT_BUDGET) -> tuple[int, 
     return len(raw), len(data)
 
 
-# From this many entries on, their pages are left out of the engine's own search index (front
-# matter `search: exclude`, marked `csbp_search: compact`) and `add_compact_records` writes each
-# one the record trimming would have kept, from the built page. The engine then does not read the
-# full text of thousands of pages only for it to be trimmed away: a fifth of its work at 5,000.
-# About where the full index passes FULL_TEXT_BUDGET; trimming stays the rule for anything over it.
+# From this many entries on, entry pages and listings are left out of the engine's own search
+# index (front matter `search: exclude`, marked `csbp_search: compact`) and `add_compact_records`
+# writes each one the record trimming would have kept, from the built page. The engine then does
+# not read the full text of thousands of pages only for it to be trimmed away: a fifth of its work
+# at 5,000. About where the full index passes FULL_TEXT_BUDGET.
 COMPACT_FROM_ENTRIES = 350
 COMPACT_MARK = "csbp_search: compact"
 _ARTICLE = '<article class="md-content__inner md-typeset">'
@@ -100,8 +109,17 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def compact_search(entries: int) -> bool:
-    """Whether a handbook of `entries` entries gets compact search records for its entry pages."""
+    """Whether a handbook of `entries` entries gets compact search records for its entry pages and listings."""
     return entries >= COMPACT_FROM_ENTRIES
+
+
+def compact_front_matter(data: dict[str, Any], page: str) -> dict[str, Any]:
+    """A page's front matter in a handbook with compact records: marked, if the page gets one (a page
+    kept out of search on purpose stays out)."""
+    search = data.get("search") or {}
+    if page_kind(page) is None or search.get("exclude"):
+        return data
+    return {**data, "search": {**search, "exclude": True}, "csbp_search": "compact"}
 
 
 def add_compact_records(site: Path, docs_dir: Path) -> int:
@@ -151,8 +169,9 @@ def _compact_meta(source: Path) -> dict[str, Any] | None:
 
 
 def _compact_record(site: Path, page: tuple[str, dict[str, Any]]) -> dict[str, Any]:
-    """The record of an entry page as `_trimmed` keeps it from the engine's: the page title, the
-    paragraphs before the first section heading, the entry id; tags and boost from the front matter."""
+    """The record of a page as `_trimmed` keeps it from the engine's: the page title, the paragraphs
+    before the first section heading (a listing: the first), an entry's id; tags and boost from the
+    front matter."""
     location, meta = page
     built = (site / location / "index.html").read_text("utf-8")
     content = built.split(_ARTICLE, 1)[1].split("</article>", 1)[0]
@@ -164,9 +183,7 @@ def _compact_record(site: Path, page: tuple[str, dict[str, Any]]) -> dict[str, A
     record: dict[str, Any] = {
         "location": location,
         "title": html.escape(html.unescape(re.sub(r"<[^>]+>", "", title_text)), quote=False).strip(),
-        "text": " ".join(
-            [*_paragraphs(first[: section.start()] if section else first), f"<p>Id: {_entry_id(location)}</p>"]
-        ),
+        "text": _kept_text(location, _paragraphs(first[: section.start()] if section else first)),
     }
     tags = meta.get("tags")
     if isinstance(tags, list):

@@ -156,8 +156,10 @@ def build_site(
         step("engine", f"{len(engines)} engine process(es)" + (" merged" if len(engines) > 1 else ""))
         # Completed and trimmed before the offline copy is derived: a phone that opens the copy
         # loads the same index as online, not tens of MB of full text.
-        add_compact_records(built, paths.docs_dir)
-        trim_search_index(built)
+        # A handbook large enough for compact records has nothing left to trim: every entry page and
+        # listing has its compact record, every other page is kept whole.
+        if not add_compact_records(built, paths.docs_dir):
+            trim_search_index(built)
         try:
             if offline:
                 write_offline_copy(engine_output, staging)

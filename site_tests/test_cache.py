@@ -132,6 +132,20 @@ def test_a_warm_build_that_renders_nothing_keeps_the_saved_markdown(handbook, tm
     assert _saved_renderings(handbook) == cold
 
 
+def test_a_repeated_build_that_changes_nothing_rewrites_no_file(handbook, tmp_path):
+    # Neither a page, the generated config nor a cache file: a repeated build costs reads only.
+    generate(handbook, tmp_path / "key")
+    generate(handbook, tmp_path / "key")  # the second run may store what the first could not know yet
+
+    def stamps() -> dict[str, int]:
+        return {p.relative_to(handbook).as_posix(): p.stat().st_mtime_ns for p in (handbook / "build").rglob("*")}
+
+    before = stamps()
+    assert any(name.startswith("build/.cache/") for name in before)
+    assert generate(handbook, tmp_path / "key") == []
+    assert stamps() == before
+
+
 def test_cache_files_are_plain_json_behind_a_signature(handbook, tmp_path):
     generate(handbook, tmp_path / "key")
     for name in ("sources.json", "markdown.json"):

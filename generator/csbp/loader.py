@@ -251,6 +251,7 @@ class SourceCache:
         self.valid: dict[str, tuple[str, str, tuple[tuple[JsonPath, str], ...]]] = {}
         self.used: set[str] = set()
         self.dirty = True  # saved only when something new was read: a quiet rebuild writes nothing
+        self.saved_keys: set[str] = set()  # the files the cache file on disk holds
         self.stats: dict[str, tuple[_FileStamp, str]] = {}  # in memory only: the digest of a file as last read
 
     def digest_by_stat(self, path: Path, status: os.stat_result) -> str | None:
@@ -268,15 +269,19 @@ class SourceCache:
 
     def data(self, path: Path, digest: str) -> Any:
         key = str(path)
-        if key not in self.used:
-            self.used.add(key)
-            self.dirty = True
+        self.used.add(key)
         hit = self.parsed.get(key)
         return hit[1] if hit and hit[0] == digest else None
 
     def store(self, document: SourceDocument) -> None:
         self.parsed[str(document.path)] = (document.digest, document.data)
         self.dirty = True
+
+    def remember_valid(self, path: Path, verdict: tuple[str, str, tuple[tuple[JsonPath, str], ...]]) -> None:
+        """Keep a schema verdict (digest, stamp, warnings) for the file's next unchanged bytes."""
+        if self.valid.get(str(path)) != verdict:
+            self.valid[str(path)] = verdict
+            self.dirty = True
 
     def load(self, path: Path) -> None:
         """Take over what an earlier build saved; a missing, forged, stale or malformed file is ignored."""
@@ -293,11 +298,16 @@ class SourceCache:
             verdict = _valid_from_json(item)
             if verdict is not None:
                 self.valid[key] = verdict
+        self.saved_keys = set(parsed) | set(valid)
+        self.dirty = False
 
     def save(self, path: Path) -> None:
-        if not self.dirty:
+        """Write the files used since the last save, unless the file on disk already holds just that."""
+        written = {key for key in self.used if key in self.parsed or key in self.valid}
+        if not self.dirty and written == self.saved_keys:
             return
         self.dirty = False
+        self.saved_keys = written
         parsed = {key: list(self.parsed[key]) for key in sorted(self.used) if key in self.parsed}
         valid = {
             key: [digest, stamp, [[list(where), message] for where, message in warnings]]

@@ -196,10 +196,14 @@ class RenderCache:
         self._journal: list[Rendering] | None = None  # see `journal`
         self.live: list[Any] = []  # the sources' data (nested), set by validation: their texts stay saved
         self.dirty = True  # saved only when a text was rendered or first used since the last save
+        self.unread: Path | None = None  # a saved file not read yet (`load`)
 
     def get(self, text: str) -> tuple[str, tuple[str, ...]]:
         """(sanitised HTML with headings from h3, names of what the sanitiser removed)."""
         hit = self.rendered.get(text)
+        if hit is None and self.unread is not None:
+            self.read()
+            hit = self.rendered.get(text)
         if hit is None:
             hit = self.rendered[text] = _render(text)
         if text not in self.used:
@@ -234,8 +238,11 @@ class RenderCache:
         Which fields are Markdown is the schema's business; this takes every text that is not a
         plain line (those cost nothing), so a few non-Markdown texts are rendered in vain. Nothing
         here counts as used: only what `get` is asked for is saved."""
-        texts = (text for value in values for text in _texts(value))
-        wanted = dict.fromkeys(text for text in texts if text not in self.rendered and not _is_plain(text))
+        candidates = [text for value in values for text in _texts(value) if not _is_plain(text)]
+        if not candidates:  # nothing to validate anew: the saved renderings may stay unread
+            return
+        self.read()
+        wanted = dict.fromkeys(text for text in candidates if text not in self.rendered)
         for text, hit in zip(wanted, fork_map(_render, list(wanted)), strict=True):
             self.rendered[text] = hit
 
@@ -244,10 +251,20 @@ class RenderCache:
         return f"{RenderCache.VERSION}:{markdown.__version__}:{getattr(nh3, '__version__', '')}:{SOURCE_STAMP}"
 
     def load(self, path: Path) -> None:
-        """Take over renderings saved by an earlier build; a missing, forged, stale or malformed file is ignored.
+        """Take over renderings saved by an earlier build, when first needed: a build that renders no
+        page anew (nothing changed) never reads them."""
+        self.unread = path
+        self.dirty = False
+
+    def read(self) -> None:
+        """Read the saved renderings now (before forking workers that will need them); a missing,
+        forged, stale or malformed file is ignored.
 
         The file holds sanitised HTML that goes into pages as is, hence the signature check in `cachefile`.
         """
+        if self.unread is None:
+            return
+        path, self.unread = self.unread, None
         data = cachefile.read(path, self._stamp())
         rendered = data.get("rendered") if data is not None else None
         if not isinstance(rendered, dict):
@@ -260,12 +277,12 @@ class RenderCache:
                 and isinstance(item[1], list)
                 and all(isinstance(name, str) for name in item[1])
             ):
-                self.rendered[text] = (item[0], tuple(item[1]))
-        self.dirty = False  # rewritten only once a text is rendered or first used by this run
+                self.rendered.setdefault(text, (item[0], tuple(item[1])))
 
     def save(self, path: Path) -> None:
         if not self.dirty:
             return
+        self.read()  # the saved renderings of texts still in the sources are kept
         self.dirty = False
         wanted = self.used.union(text for text in _texts(self.live) if text in self.rendered)
         kept = {text: [self.rendered[text][0], list(self.rendered[text][1])] for text in sorted(wanted)}

@@ -228,6 +228,8 @@ class PageCache:
 
     def finish(self) -> None:
         """Forget pages this run did not produce (renamed or deleted entries)."""
+        if set(self.saved) - self.used:
+            self.dirty = True  # the record on disk names them
         for src in set(self.memory) - self.used:
             del self.memory[src]
             self.hashes.pop(src, None)
@@ -255,6 +257,7 @@ class PageCache:
                 and isinstance(item[2], bool)
             ):
                 self.saved[src] = (item[0], item[1], item[2])
+        self.dirty = False  # rewritten only once a page is rendered anew or one goes
 
     def _load_parts(self) -> None:
         """Parts from disk, for pages this process has not recorded parts of itself; each page's
@@ -272,6 +275,7 @@ class PageCache:
             for src, (fingerprint, content) in sorted(self.memory.items()):
                 pages[src] = [fingerprint, self._digest(src), isinstance(content, bytes)]
             cachefile.write(path, VERSION, {"pages": pages})
+            self.saved = {src: (item[0], item[1], item[2]) for src, item in pages.items()}
         if self.parts_dirty and parts_path is not None:
             self.parts_dirty = False
             if self.parts_file is not None:

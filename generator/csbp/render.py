@@ -265,6 +265,8 @@ class Renderer:
         """Render the queued pages, in forked workers when there are many (`parallel.fork_map`);
         what a worker learnt on the way (row positions, Markdown renderings) comes back here."""
         jobs, self.queued = self.queued, []
+        if jobs:
+            markup.CACHE.read()  # once here, not in every worker
         for job, (text, rows, renderings) in zip(jobs, fork_map(self._render_job, jobs), strict=True):
             self.pages[job.src] = text
             markup.CACHE.adopt(renderings)
@@ -415,13 +417,13 @@ class Renderer:
             return []
         sources = {p.relative_to(self.pages_dir).as_posix(): p for p in sorted(self.pages_dir.rglob("*.md"))}
         known = set(self.pages) | set(sources)
+        # What a page's links resolve against: with its text, its fingerprint in the page cache.
+        setting = hashlib.sha256("\n".join(sorted(known)).encode()).hexdigest() if self.cache is not None else ""
         sections: dict[str, list[NavItem]] = {}
         for src, path in sources.items():
-            title, body = _split_title(path.read_text("utf-8"), path.stem)
-            rewrite = functools.partial(self._page_link, src, path, known)
-            self.pages[src] = (
-                str(_dump_front_matter({"title": title})) + f"\n# {md_text(title)}\n\n" + page_markdown(body, rewrite)
-            )
+            text = path.read_text("utf-8")
+            title, body = _split_title(text, path.stem)
+            self.pages[src] = self._hand_written_page(src, path, text, title, body, known, setting)
             folder = src.split("/", 1)[0] if "/" in src else ""
             item = NavItem(title, src)
             sections.setdefault(folder, []).append(item)
@@ -433,6 +435,24 @@ class Renderer:
         for _folder, items in sorted(sections.items()):
             nav.append((items[0].title if items[0].src.endswith("index.md") else _folder, items))
         return nav
+
+    def _hand_written_page(
+        self, src: str, path: Path, text: str, title: str, body: str, known: set[str], setting: str
+    ) -> str | bytes:
+        """One hand-written page, from the page cache while its text and the pages it may link to
+        are unchanged; a page with a broken link is rendered every time, so the error is reported."""
+        fingerprint = None
+        if self.cache is not None:
+            fingerprint = hashlib.sha256(f"{self.cache[0].base}\0hand-written\0{setting}\0{text}".encode()).hexdigest()
+            hit = self.cache[1].get(src, fingerprint)
+            if hit is not None:
+                return hit
+        errors = len(self.report.errors)
+        rewrite = functools.partial(self._page_link, src, path, known)
+        page = str(_dump_front_matter({"title": title})) + f"\n# {md_text(title)}\n\n" + page_markdown(body, rewrite)
+        if fingerprint is not None and self.cache is not None and len(self.report.errors) == errors:
+            self.cache[1].put(src, fingerprint, page)
+        return page
 
     def _page_link(self, src: str, path: Path, known: set[str], href: str) -> str:
         """Turn a relative `.md` link of a hand-written page into a site URL; report broken ones."""

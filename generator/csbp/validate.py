@@ -810,7 +810,7 @@ def _remember_valid(
     document: SourceDocument, stamp: str, warnings: list[tuple[JsonPath, str]], cache: SourceCache | None
 ) -> None:
     if cache is not None:
-        cache.valid[str(document.path)] = (document.digest, stamp, tuple(warnings))
+        cache.remember_valid(document.path, (document.digest, stamp, tuple(warnings)))
 
 
 def validate_handbook(

@@ -134,13 +134,29 @@ def escape_pattern(name: str) -> str:
     return "".join("\\" + c if c in "\\*?[]!# " else c for c in name)
 
 
+# The last reading of each config chain: the files read with their stats, and what was found.
+_INHERITED: dict[tuple[Path, str], tuple[list[tuple[Path, tuple[int, int] | None]], list[str] | None]] = {}
+
+
 def inherited_lines(config: Path, key: str) -> list[str] | None:
     """The lines of a multi-line setting (`exclude_docs`, `not_in_nav`) that `config` has or
-    inherits, followed through INHERIT; None when the chain cannot be read plainly (custom tags)."""
+    inherits, followed through INHERIT; None when the chain cannot be read plainly (custom tags).
+    Read again only when a file of the chain changed (`csbp serve` asks after every edit)."""
+    known = _INHERITED.get((config, key))
+    if known is not None and all(_stamp(path) == stamp for path, stamp in known[0]):
+        return known[1]
+    read: list[tuple[Path, tuple[int, int] | None]] = []
+    found = _inherited_lines(config, key, read)
+    _INHERITED[(config, key)] = (read, found)
+    return found
+
+
+def _inherited_lines(config: Path, key: str, read: list[tuple[Path, tuple[int, int] | None]]) -> list[str] | None:
     seen: set[Path] = set()
     current = config
     while current not in seen:
         seen.add(current)
+        read.append((current, _stamp(current)))
         try:
             data = yaml.safe_load(current.read_text("utf-8"))
         except (OSError, yaml.YAMLError, UnicodeDecodeError):

@@ -16,7 +16,7 @@ import json
 import posixpath
 import re
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -310,7 +310,7 @@ class Renderer:
             "practices/index.md",
             "practices_index.md.j2",
             practices=practices,
-            filters=facet_filters(hb),
+            filters=_Deferred(functools.partial(facet_filters, hb)),
             key=_everything,
         )
         self.page("lessons/index.md", "lessons_index.md.j2", lessons=list(reversed(lessons)), key=_kinds("lesson"))
@@ -566,6 +566,17 @@ def render_handbook(
 def by_title(practices: Iterable[Practice]) -> list[Practice]:
     """Practices as every listing shows them: by title, case-insensitively."""
     return sorted(practices, key=lambda p: p.title.lower())
+
+
+class _Deferred:
+    """A page's argument worked out only if the page is rendered: a page reused from the cache never
+    asks for it (`csbp serve` after an edit that leaves the page as it was)."""
+
+    def __init__(self, make: Callable[[], Iterable[Any]]) -> None:
+        self.make = make
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.make())
 
 
 def facet_filters(hb: Handbook) -> list[tuple[str, list[Term]]]:

@@ -73,8 +73,9 @@ def stage_child(root: Path, change: bool) -> dict[str, Any]:
 def one_change(paths: Any, before: Any) -> dict[str, Any]:
     """Change one practice's summary and regenerate as `csbp serve` does; then put it back."""
     from csbp.diagnostics import Report
-    from csbp.pipeline import Progress, collection_paused, generate, validate
+    from csbp.pipeline import Progress, collection_paused, generate, read_ahead, validate
 
+    read_ahead(paths)  # as `csbp serve` does while the engine starts, before any edit
     practice = sorted(before.handbook.practices)[len(before.handbook.practices) // 2]
     source = paths.root / "practices" / f"{practice}.yaml"
     original = source.read_text("utf-8")

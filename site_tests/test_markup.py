@@ -69,6 +69,42 @@ def test_a_plain_line_is_rendered_as_the_converter_renders_it(text, lead_with_a_
     assert markup._to_html(text, 2) == converter_output(text)
 
 
+_PARAGRAPH_PIECES = st.sampled_from(
+    ["**", "*", "a", "Bold", "1", "2.", " ", "  ", ".", ":", "'", "(x)", "-", "=", "\t", "\xa0", "_", "`", "[", "#"]
+) | st.sampled_from(["\n", "\n\n", "\n\n\n", "\n ", "\n    ", "\n- ", "\n1. ", "\n> ", "\n<b>", "\n===", "\n---"])
+
+
+@settings(max_examples=4000, deadline=None)
+@given(st.lists(_PARAGRAPH_PIECES, max_size=14).map("".join))
+def test_paragraphs_with_strong_spans_are_rendered_as_the_converter_renders_them(text):
+    assert markup._to_html(text, 2) == converter_output(text)
+
+
+_LINE = st.lists(
+    st.sampled_from(
+        ["a", "Bold", "1", "2.", " ", "  ", "**x**", "**two words**", "**", ".", ":", "(x)", "'", "-", "="]
+    ),
+    min_size=1,
+    max_size=6,
+).map("".join)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.tuples(_LINE, st.sampled_from(["\n", "\n\n", "\n\n\n", ""])), min_size=2, max_size=6))
+def test_text_of_several_plain_lines_is_rendered_as_the_converter_renders_it(lines):
+    text = "".join(line + end for line, end in lines)
+    assert markup._to_html(text, 2) == converter_output(text)
+
+
+def test_strong_spans_and_dates_take_the_shortcut(monkeypatch):
+    texts = ["Use **bold** twice: **here** and**there**.", "**Care.** Check it", "2025-06-04", "3 gates"]
+    texts.append("**Receive.** Agree how a change will be\nnotified, and keep a log.\n\nTest it **twice** a year.\n")
+    expected = {text: converter_output(text) for text in texts}
+    monkeypatch.setattr(markup, "_CONVERTER", None)  # a conversion would now fail
+    for text in texts:
+        assert markup._to_html(text, 2) == expected[text]
+
+
 def test_plain_lines_take_the_shortcut_and_markup_does_not():
     assert markup._PLAIN_LINE.fullmatch("Check every pass at the gate, twice.")
     for text in ("1. item", "Use **bold**", "a <b>tag</b>", "- item", "# heading", "Tom & Jerry", "a | b"):

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
+import itertools
+import posixpath
 
-from csbp.render import make_environment, relative_url
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from csbp.render import _simple_yaml, make_environment, relative_url, relpath
 
 
 @pytest.mark.parametrize(
@@ -19,6 +25,14 @@ from csbp.render import make_environment, relative_url
 )
 def test_relative_urls_match_the_engine(source, target, directory_urls, expected):
     assert relative_url(source, target, directory_urls) == expected
+
+
+def test_the_fast_relative_path_agrees_with_the_standard_one():
+    clean = ["a", "b", "practices", "p-1", "index.md", "x y"]
+    paths = ["."] + ["/".join(parts) for n in (1, 2, 3) for parts in itertools.product(clean, repeat=n)]
+    odd = ["a/../b", "./a", "a//b", "a/", "../a", "a/./b"]  # left to the standard function
+    for target, start in itertools.product(paths + odd, paths[::5] + odd):
+        assert relpath(target, start) == posixpath.relpath(target, start), (target, start)
 
 
 def test_plain_strings_are_escaped_for_html_and_markdown_by_default():
@@ -56,3 +70,58 @@ def test_compiled_templates_are_kept_per_version_of_the_generator(tmp_path, monk
     cache = template_bytecode_cache()
     assert cache is not None and cache.directory == str(tmp_path / "jinja" / code_stamp()[:16])
     assert [p.name for p in (tmp_path / "jinja").iterdir()] == [code_stamp()[:16]]
+
+
+_YAML_TEXT = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"])
+    | st.sampled_from(list("aZé1 .-:#'\"!&*?,[]{}|>%@`\\~×’\t\n\x85\xa0\u2028\ufeff")),
+    max_size=20,
+) | st.sampled_from(["yes", "No", "null", "true", "Off", "1.5", "2025-06-04", "a: b", "a #b", "Safe words (here)"])
+_YAML_WORDS = st.lists(
+    st.sampled_from(["Port", "é", "gate", " ", "  ", "(x)", "1", "1.5", "-", ",", ".", "/", "×", "&", "!", "?", "%"])
+    | st.sampled_from(["[", "]", "{", "}", "yes", "No", "null", "~", ":", "#", "'", "*", "=", "<<", "0x1"]),
+    min_size=1,
+    max_size=8,
+).map("".join)
+_YAML_SCALAR = _YAML_TEXT | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.none()
+_YAML_KEY = st.sampled_from(["title", "description", "search", "tags", "csbp_search", "boost", "exclude", "no", "a b"])
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    st.dictionaries(
+        _YAML_KEY | _YAML_TEXT,
+        _YAML_SCALAR | st.lists(_YAML_SCALAR, max_size=4) | st.dictionaries(_YAML_KEY, _YAML_SCALAR, max_size=3),
+        max_size=5,
+    )
+)
+def test_front_matter_is_written_as_yaml_dump_writes_it(data):
+    written = _simple_yaml(data)
+    if written is not None:
+        assert written == yaml.dump(data, allow_unicode=True, sort_keys=True, width=1000).strip()
+
+
+_FRONT_VALUE = _YAML_WORDS | st.booleans() | st.integers() | st.floats(allow_nan=False)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    st.dictionaries(
+        _YAML_KEY,
+        _FRONT_VALUE | st.lists(_YAML_WORDS, max_size=4) | st.dictionaries(_YAML_KEY, _FRONT_VALUE, max_size=3),
+        max_size=4,
+    )
+)
+def test_front_matter_of_words_is_written_as_yaml_dump_writes_it(data):
+    test_front_matter_is_written_as_yaml_dump_writes_it.hypothesis.inner_test(data)
+
+
+def test_the_front_matter_of_entry_pages_takes_the_short_way():
+    data = {
+        "title": "Waterside surveillance (practice 41)",
+        "description": "The officer checks the quay, twice a day, to keep gates safe; see ISO/IEC 27037.",
+        "search": {"boost": 1.5, "exclude": True},
+        "tags": ["Prepare", "Protect", "Pillar × dimension"],
+        "csbp_search": "compact",
+    }
+    assert _simple_yaml(data) == yaml.dump(data, allow_unicode=True, sort_keys=True, width=1000).strip()

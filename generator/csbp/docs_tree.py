@@ -26,54 +26,62 @@ class WriteStats:
     removed: list[str] = field(default_factory=list)
 
 
-# What this process last wrote or found at each path: the very content object (pages reused from
-# the page cache are the same object) and the file's mtime and size, so an unchanged page costs a
-# stat instead of a read and compare (`csbp serve` regenerates after every edit).
-_WRITTEN: dict[Path, tuple[str | bytes, tuple[int, int]]] = {}
+# What this process last wrote or found at each path: the content and the file's mtime and size.
+# While the file still has that stamp, the new content is compared with it in memory: an unchanged
+# page (often the very object, reused from the page cache) costs a stat, a changed one is written
+# without reading the old file first (`csbp serve` regenerates after every edit).
+_WRITTEN: dict[str, tuple[str | bytes, tuple[int, int]]] = {}
 
 
-def _stamp(path: Path) -> tuple[int, int] | None:
+def _stamp(path: Path | str) -> tuple[int, int] | None:
     try:
-        status = path.stat()
+        status = os.stat(path)
     except OSError:
         return None
     return status.st_mtime_ns, status.st_size
 
 
-def write_if_changed(path: Path, content: str | bytes, exists: bool = True) -> bool:
+def write_if_changed(path: Path | str, content: str | bytes, exists: bool = True) -> bool:
     """Write `content` unless the file already holds exactly it; True if written.
 
     An existing file is replaced atomically (a temporary file renamed over it), so the engine's
     watcher never reads half a page. With `exists=False` (the caller has just listed the folder)
     the file is created directly: nothing can read a page that is not there yet, and in a folder
     of thousands of entries every extra lookup costs."""
+    name = os.fspath(path)
     data = content.encode("utf-8") if isinstance(content, str) else content
     if not exists:
-        path.write_bytes(data)
-        _remember(path, content)
+        with open(name, "wb") as file:
+            file.write(data)
+        _remember(name, content)
         return True
-    known = _WRITTEN.get(path)
-    if known is not None and known[0] is content and known[1] == _stamp(path):
-        return False
-    try:
-        if path.read_bytes() == data:
-            _remember(path, content)
+    known = _WRITTEN.get(name)
+    if known is not None and known[1] == _stamp(name):
+        if known[0] is content or known[0] == content:
             return False
-    except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
-    _remember(path, content)
+    else:
+        try:
+            with open(name, "rb") as file:
+                if file.read() == data:
+                    _remember(name, content)
+                    return False
+        except FileNotFoundError:
+            os.makedirs(os.path.dirname(name) or ".", exist_ok=True)
+    folder, base = os.path.split(name)
+    temporary = os.path.join(folder, f".{base}.tmp")
+    with open(temporary, "wb") as file:
+        file.write(data)
+    os.replace(temporary, name)
+    _remember(name, content)
     return True
 
 
-def _remember(path: Path, content: str | bytes) -> None:
-    stamp = _stamp(path)
+def _remember(name: str, content: str | bytes) -> None:
+    stamp = _stamp(name)
     if stamp is not None:
-        _WRITTEN[path] = (content, stamp)
+        _WRITTEN[name] = (content, stamp)
     else:
-        _WRITTEN.pop(path, None)
+        _WRITTEN.pop(name, None)
 
 
 def write_docs(tree: DocsTree, docs_dir: Path) -> WriteStats:
@@ -83,15 +91,15 @@ def write_docs(tree: DocsTree, docs_dir: Path) -> WriteStats:
     folders = {""}  # folders known to exist: the docs dir's own and those listed or made
     for relative in existing:
         folders.add(relative.rpartition("/")[0])
+    root = os.fspath(docs_dir)
     for src, content in sorted(tree.pages.items()):
-        path = docs_dir / src
         exists = src in existing
         if not exists:
             folder = src.rpartition("/")[0]
             if folder not in folders:
-                path.parent.mkdir(parents=True, exist_ok=True)
+                os.makedirs(os.path.join(root, folder), exist_ok=True)
                 folders.add(folder)
-        if write_if_changed(path, content, exists):
+        if write_if_changed(os.path.join(root, src), content, exists):
             stats.written.append(src)
         else:
             stats.unchanged += 1

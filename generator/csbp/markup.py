@@ -109,9 +109,14 @@ def _outline(fragment: str) -> list[str]:
     return parser.items
 
 
-# One line of words and plain punctuation, starting with a letter: no character that starts a
-# Markdown construct, an entity or HTML, nothing the converter normalises (tabs, odd spaces).
-_PLAIN_LINE = re.compile(r"[A-Za-z][^\\`*_{}\[\]<>&#|~!\n]*")
+# One line of words and plain punctuation, starting with a letter or a digit (not a numbered list
+# item): no character that starts a Markdown construct, an entity or HTML, nothing the converter
+# normalises (tabs, odd spaces).
+_PLAIN_LINE = re.compile(r"(?!\d+\.)[A-Za-z0-9][^\\`*_{}\[\]<>&#|~!\n]*")
+# A `**strong**` span of such words, not touching another asterisk: the converter makes it
+# <strong> wherever it stands in a line that is otherwise plain.
+_BLANK_LINES = re.compile(r"\n\n+")
+_STRONG = re.compile(r"(?<!\*)\*\*([A-Za-z0-9](?:[^\\`*_{}\[\]<>&#|~!\n]*[^\s\\`*_{}\[\]<>&#|~!])?)\*\*(?!\*)")
 
 
 def _to_html(text: str, shift: int = 0) -> str:
@@ -119,13 +124,31 @@ def _to_html(text: str, shift: int = 0) -> str:
     than converting a paragraph); headings shifted down by `shift` levels.
 
     A plain line (many list items and short fields are one) is one paragraph whatever the
-    converter does, so it is wrapped directly: site_tests/test_markup.py holds this to the
-    converter's output.
+    converter does, so it is wrapped directly, and so are paragraphs of such lines with `**strong**`
+    spans (most entry text): site_tests/test_markup.py holds both to the converter's output.
     """
     if _is_plain(text):
         line = text.removesuffix("\n")
         return f"<p>{line}</p>"
+    shortcut = _paragraphs(text)
+    if shortcut is not None:
+        return shortcut
     return _shift_headings(_CONVERTER.reset().convert(text), shift)
+
+
+def _paragraphs(text: str) -> str | None:
+    """The converter's output for paragraphs of plain lines with `**strong**` spans, the shape of
+    most entry text; None for anything else (a line that could start a list, a heading, a quote,
+    code or HTML, a trailing space that could make a line break, a span across lines)."""
+    paragraphs: list[str] = []
+    for block in _BLANK_LINES.split(text.strip("\n")):
+        lines = block.split("\n")
+        for line in lines:
+            plain = _STRONG.sub("X", line) if "**" in line else line
+            if not (line.isprintable() and not line.endswith(" ") and _PLAIN_LINE.fullmatch(plain)):
+                return None
+        paragraphs.append("<p>" + _STRONG.sub(r"<strong>\1</strong>", block) + "</p>")
+    return "\n".join(paragraphs)
 
 
 def _is_plain(text: str) -> bool:

@@ -58,6 +58,16 @@ def save_caches(paths: HandbookPaths) -> None:
         cache.save(_page_cache_file(paths), _page_cache_file(paths, "rows"))
 
 
+def read_ahead(paths: HandbookPaths) -> None:
+    """Read now what a build that changed nothing left unread (saved Markdown renderings, the rows
+    of listing pages): `csbp serve` calls this while the engine starts, so the first edit does not
+    wait for it."""
+    markup.CACHE.read()
+    cache = _PAGE_CACHES.get(str(paths.docs_dir))
+    if cache is not None:
+        cache.read_parts()
+
+
 @contextlib.contextmanager
 def collection_paused() -> Iterator[None]:
     """No cyclic garbage collection inside: for one regeneration of `csbp serve`, whose caller

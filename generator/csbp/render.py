@@ -68,7 +68,23 @@ def _rel(context: Any, target: str) -> Markup:
 @functools.lru_cache(maxsize=1 << 16)
 def _relative_path(here: str, target: str) -> Markup:
     """Memoised: listings ask for the same few thousand paths on every render."""
-    return Markup(html.escape(posixpath.relpath(target, here), quote=True))
+    return Markup(html.escape(relpath(target, here), quote=True))
+
+
+def relpath(target: str, start: str) -> str:
+    """`posixpath.relpath` for the clean paths of a docs tree (relative, no `.`, `..` or empty
+    segment), worked out from the segments alone: the standard function makes both absolute
+    against the working directory first, and a cold build asks tens of thousands of times."""
+    to = [] if target == "." else target.split("/")
+    here = [] if start == "." else start.split("/")
+    if any(part in ("", ".", "..") for part in (*to, *here)):
+        return posixpath.relpath(target, start)
+    common = 0
+    for a, b in zip(to, here, strict=False):
+        if a != b:
+            break
+        common += 1
+    return "/".join([".."] * (len(here) - common) + to[common:]) or "."
 
 
 def page_url(src: str, directory_urls: bool = True) -> str:
@@ -88,7 +104,7 @@ def relative_url(from_src: str, to_src: str, directory_urls: bool = True) -> str
     """A link from one built page to another, as it must appear in raw HTML."""
     here, there = page_url(from_src, directory_urls), page_url(to_src, directory_urls)
     base = here if here.endswith("/") else posixpath.dirname(here)
-    path = posixpath.relpath(there or ".", base or ".")
+    path = relpath((there or ".").rstrip("/") or ".", (base or ".").rstrip("/") or ".")
     if there.endswith("/") or there == "":
         path = path + "/" if path != "." else "./"
     return path
@@ -110,7 +126,15 @@ def _finalize(value: Any) -> Any:
 
 def _html(value: Any) -> Markup:
     """Plain text for an HTML-only context (an attribute, a raw HTML file): HTML-escaped only."""
+    if type(value) is str:
+        return _html_text(value)
     return Markup(html.escape(plain(str(value)), quote=True))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _html_text(value: str) -> Markup:
+    """Memoised: a listing writes each entry's title and summary into every page that lists it."""
+    return Markup(html.escape(plain(value), quote=True))
 
 
 _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml: same output, several times faster
@@ -125,8 +149,67 @@ def _front_matter(context: Any, data: dict[str, Any]) -> Markup:
 
 
 def _dump_front_matter(data: dict[str, Any]) -> Markup:
-    dumped = yaml.dump(data, Dumper=_DUMPER, allow_unicode=True, sort_keys=True, width=1000).strip()
+    dumped = _simple_yaml(data)
+    if dumped is None:
+        dumped = yaml.dump(data, Dumper=_DUMPER, allow_unicode=True, sort_keys=True, width=1000).strip()
     return Markup(f"---\n{dumped}\n---\n")
+
+
+# A string yaml.dump writes as is: starts with a letter, no character that could make it a comment,
+# a key, a quote or a break; short of the dump's line width.
+_PLAIN_SCALAR = re.compile(r"[^\W\d_][^\x00-\x1f\x7f-\xa0\u2028\u2029\ufeff#:\\\"']{0,899}(?<! )")
+_RESOLVER = yaml.resolver.Resolver()
+
+
+def _scalar(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        text = repr(value)
+        return text if "." in text and "e" not in text and text[0].isdigit() else None
+    if (
+        isinstance(value, str)
+        and _PLAIN_SCALAR.fullmatch(value)
+        and value.isprintable()
+        and _RESOLVER.resolve(yaml.ScalarNode, value, (True, False)) == "tag:yaml.org,2002:str"
+    ):
+        return value
+    return None
+
+
+def _simple_yaml(data: dict[str, Any]) -> str | None:
+    """What yaml.dump writes for front matter of plain words, numbers, flags, lists and one level of
+    mapping, without the dumper's set-up for each call (a third of rendering a small page); None
+    for anything else, which goes to yaml.dump. site_tests/test_render.py holds it to yaml.dump."""
+    if not data:
+        return None
+    lines: list[str] = []
+    for key in sorted(data):
+        value = data[key]
+        if not isinstance(key, str) or _scalar(key) != key:
+            return None
+        if isinstance(value, dict) and value:
+            lines.append(f"{key}:")
+            for inner in sorted(value):
+                text = _scalar(value[inner])
+                if text is None or not isinstance(inner, str) or _scalar(inner) != inner:
+                    return None
+                lines.append(f"  {inner}: {text}")
+        elif isinstance(value, list):
+            lines.append(f"{key}:" if value else f"{key}: []")
+            for item in value:
+                text = _scalar(item)
+                if text is None or isinstance(item, bool | int | float):
+                    return None
+                lines.append(f"- {text}")
+        else:
+            text = _scalar(value)
+            if text is None:
+                return None
+            lines.append(f"{key}: {text}")
+    return "\n".join(lines)
 
 
 def _json_attr(value: Any) -> Markup:

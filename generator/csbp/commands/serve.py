@@ -18,7 +18,15 @@ from pathlib import Path
 from csbp.config import HandbookPaths
 from csbp.diagnostics import Report
 from csbp.model import AUDIENCES
-from csbp.pipeline import Progress, collection_paused, generate, print_report, upkeep, validate_or_stop
+from csbp.pipeline import (
+    Progress,
+    collection_paused,
+    generate,
+    print_report,
+    read_ahead,
+    upkeep,
+    validate_or_stop,
+)
 from csbp.validate import SchemaSet
 
 
@@ -107,6 +115,7 @@ def run(args: argparse.Namespace) -> int:
     # Stopping csbp (SIGTERM from a supervisor or test) must stop the engine's server too.
     signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(0))
     print(f"csbp: serving on http://{args.dev_addr}/ (Ctrl+C to stop)", file=sys.stderr, flush=True)
+    read_ahead(paths)  # while the engine builds
     seen = _snapshot(paths)
     unsaved_since: float | None = None  # when the last regeneration whose caches are not saved ran
     try:

@@ -10,12 +10,13 @@ from csbp.model import Module, Question
 
 _SPECIAL = "\\~=#:"
 _ENTITIES = {"{": "&lbrace;", "}": "&rbrace;"}  # braces as entities: some GIFT readers mishandle \}
+_TABLE = str.maketrans({**{c: f"\\{c}" for c in _SPECIAL}, **_ENTITIES})
 
 
 def escape(text: str) -> str:
     """GIFT-escape control characters, and HTML-escape markup (Moodle may render text as HTML)."""
     text = html.escape(" ".join(text.split()), quote=False)
-    return "".join(_ENTITIES.get(c) or (f"\\{c}" if c in _SPECIAL else c) for c in text)
+    return text.translate(_TABLE)
 
 
 def _weights(count: int) -> str:

@@ -31,6 +31,7 @@ from csbp.validate import (
     SchemaSet,
     _keyword_values,
     _portable_pattern,
+    read_apart,
     read_vocabularies,
     validate_schema,
 )
@@ -221,7 +222,21 @@ def test_the_engines_classify_characters_alike_except_those_sent_to_python(cls):
     apart = [
         char for index, char in enumerate(characters) if (python.search(char) is not None) == (index in rust_rejects)
     ]
-    assert [c for c in apart if not _ENGINE_DIFFERENCES.search(json.dumps(c, ensure_ascii=False))] == []
+    assert [c for c in apart if not read_apart(json.dumps(c, ensure_ascii=False))] == []
+
+
+def test_the_quick_check_for_characters_read_apart_finds_what_the_pattern_finds():
+    """`read_apart` skips ASCII text; on every code point, alone and inside text, it agrees with the pattern."""
+    for code in range(sys.maxunicode + 1):
+        text = json.dumps(f"ok {chr(code)} ok", ensure_ascii=False)
+        assert read_apart(text) == (_ENGINE_DIFFERENCES.search(text) is not None), hex(code)
+
+
+@SETTINGS
+@given(st.lists(st.text() | st.sampled_from(["\x1c", "\x1f", "\x85", "٣", "\ufeff", "9", "\\u001c"])))
+def test_the_quick_check_agrees_with_the_pattern_on_any_text(pieces):
+    text = json.dumps(pieces, ensure_ascii=False)
+    assert read_apart(text) == (_ENGINE_DIFFERENCES.search(text) is not None)
 
 
 def test_a_schema_with_a_pattern_the_engines_read_apart_turns_the_fast_path_off(tmp_path):

@@ -116,6 +116,8 @@ def test_a_cold_build_in_two_processes_equals_one_in_a_single_process(tmp_path):
         trees[count] = tree_bytes(root)
     assert forks["1"] == 0 and forks["2"] >= 1
     assert len(trees["1"]) > parallel.MIN_ITEMS
+    # The quiz exports are made in the same pool as the pages (`Renderer._render_queued`).
+    assert sum(name.startswith("downloads/") and name.endswith("-qti.zip") for name in trees["1"]) > 2
     assert trees["1"] == trees["2"]
 
 

@@ -28,7 +28,7 @@ from markupsafe import Markup
 from csbp import cachefile, markup
 from csbp.config import TEMPLATE_DIR
 from csbp.diagnostics import Report
-from csbp.exports import export_files, shown_from_links
+from csbp.exports import ExportPieces, ExportPlan, shown_from_links
 from csbp.fragments import Rows, reuse, reuse_each
 from csbp.markup import Rendering, markdown_block, markdown_inline, md_text, page_markdown, plain
 from csbp.model import AUDIENCE_MARKING, FACETS, Entry, Handbook, Module, Practice, Term
@@ -309,6 +309,12 @@ class _PageJob:
     context: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class _QueuedExports:
+    plan: ExportPlan
+    key: str | None  # the page cache's fingerprint for the files; None: not cached
+
+
 class Renderer:
     """Renders every page of a handbook; one method per page family."""
 
@@ -332,6 +338,7 @@ class Renderer:
         # Pages to render, queued by `page` and rendered together by `_render_queued` (on every
         # core when there are many: a cold build); their places in `pages` are kept meanwhile.
         self.queued: list[_PageJob] = []
+        self.exports: _QueuedExports | None = None
 
     def page(self, src: str, template: str, key: Callable[[Fingerprints], str] | None = None, **context: Any) -> None:
         """Queue one page; with a cache and a `key` (its fingerprint), an unchanged page is reused."""
@@ -345,18 +352,34 @@ class Renderer:
         self.queued.append(_PageJob(src, template, fingerprint, context))
 
     def _render_queued(self) -> None:
-        """Render the queued pages, in forked workers when there are many (`parallel.fork_map`);
-        what a worker learnt on the way (row positions, Markdown renderings) comes back here."""
+        """Render the queued pages and exports, in forked workers when there are many
+        (`parallel.fork_map`); what a worker learnt on the way (row positions, Markdown
+        renderings) comes back here."""
         jobs, self.queued = self.queued, []
-        if jobs:
+        modules = self.exports.plan.todo if self.exports is not None else []
+        if jobs or modules:
             markup.CACHE.read()  # once here, not in every worker
-        for job, (text, rows, renderings) in zip(jobs, fork_map(self._render_job, jobs), strict=True):
+        results = fork_map(self._run_job, [*jobs, *modules])
+        for job, (text, rows, renderings) in zip(jobs, results, strict=False):
             self.pages[job.src] = text
             markup.CACHE.adopt(renderings)
             if job.fingerprint is not None and self.cache is not None:
                 self.rows.emitted[job.src] = rows
                 self.rows.page_done(job.src, text)
                 self.cache[1].put(job.src, job.fingerprint, text)
+        made: list[ExportPieces] = []
+        for pieces, renderings in results[len(jobs) :]:
+            made.append(pieces)
+            markup.CACHE.adopt(renderings)
+        self._exports_done(made)
+
+    def _run_job(self, job: _PageJob | Module) -> Any:
+        if isinstance(job, _PageJob):
+            return self._render_job(job)
+        assert self.exports is not None
+        with markup.CACHE.journal() as renderings:
+            pieces = self.exports.plan.work(job)
+        return pieces, renderings
 
     def _render_job(self, job: _PageJob) -> tuple[str, list[tuple[PartKey, str]], list[Rendering]]:
         with markup.CACHE.journal() as renderings:
@@ -476,23 +499,33 @@ class Renderer:
         return DocsTree(self.pages, nav + hand_written)
 
     def _exports(self, modules: list[Module]) -> None:
-        """Quiz exports, linked from the module pages; with a cache, reused while no module changes."""
+        """Quiz exports, linked from the module pages; with a cache, reused while no module changes.
+        Modules to export anew are queued with the pages (`_render_queued`)."""
         hb, epoch = self.handbook, self.handbook.content_epoch()
         if self.cache is None:
-            for name, data in export_files(hb, epoch).items():
-                self.pages[f"downloads/{name}"] = data
+            self.exports = _QueuedExports(ExportPlan(hb, epoch), None)
+        else:
+            fingerprints, cache = self.cache
+            module_keys = {
+                m.id: fingerprints.listing("exports:" + "\n".join(shown_from_links(m)), [m]) for m in modules
+            }
+            key = fingerprints.listing(f"exports:{epoch}:" + ",".join(sorted(module_keys.values())), [])
+            plan = ExportPlan(hb, epoch, module_keys)
+            reused = {name: cache.get(f"downloads/{name}", key) for name in plan.names()}
+            if all(isinstance(data, bytes) for data in reused.values()):
+                self.pages.update({f"downloads/{name}": data for name, data in reused.items() if data is not None})
+                return
+            self.exports = _QueuedExports(plan, key)
+        self.pages.update({f"downloads/{name}": "" for name in self.exports.plan.names()})  # their places
+
+    def _exports_done(self, made: list[ExportPieces]) -> None:
+        if self.exports is None:
             return
-        fingerprints, cache = self.cache
-        module_keys = {m.id: fingerprints.listing("exports:" + "\n".join(shown_from_links(m)), [m]) for m in modules}
-        key = fingerprints.listing(f"exports:{epoch}:" + ",".join(sorted(module_keys.values())), [])
-        names = [f"{m.id}{suffix}" for m in modules for suffix in (".gift", "-qti.zip")] + ["all.gift", "all-qti.zip"]
-        reused = {name: cache.get(f"downloads/{name}", key) for name in names}
-        if all(isinstance(data, bytes) for data in reused.values()):
-            self.pages.update({f"downloads/{name}": data for name, data in reused.items() if data is not None})
-            return
-        for name, data in export_files(hb, epoch, module_keys).items():
+        exports, self.exports = self.exports, None
+        for name, data in exports.plan.finish(made).items():
             self.pages[f"downloads/{name}"] = data
-            cache.put(f"downloads/{name}", key, data)
+            if self.cache is not None and exports.key is not None:
+                self.cache[1].put(f"downloads/{name}", exports.key, data)
 
     def _hand_written_pages(self) -> list[NavItem | tuple[str, list[NavItem]]]:
         """Hand-written pages, sanitised; nav: top-level pages under "About", folders as sections."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterable, Mapping
-from functools import partial
 from io import BytesIO
 from typing import IO, Any
 
@@ -53,38 +52,71 @@ def export_files(handbook: Handbook, epoch: int, fingerprints: Mapping[str, str]
     With `fingerprints` (module id -> digest of the module and what it shows of linked entries), a
     module whose fingerprint is unchanged since the last call is not exported again.
     """
-    from csbp.exports.gift import gift_text
-    from csbp.exports.qti import qti_package
-
-    modules = sorted(handbook.modules.values(), key=lambda m: m.id)
-    files: dict[str, bytes] = {}
-    pieces: dict[str, dict[str, Any]] = {}
-    todo: list[Module] = []
-    for module in modules:
-        key = f"{epoch}:{fingerprints[module.id]}" if fingerprints is not None else None
-        known = _PIECES.get(module.id)
-        if key is not None and known is not None and known[0] == key:
-            pieces[module.id] = known[1]
-        else:
-            todo.append(module)
+    plan = ExportPlan(handbook, epoch, fingerprints)
     # On every core when there are many (a cold build); model objects never travel between processes.
-    for module, (gift, qti, blocks, made) in zip(todo, fork_map(partial(_export, epoch), todo), strict=True):
-        items = [(module, question, href, data) for question, (href, data) in zip(module.questions, made, strict=True)]
-        pieces[module.id] = {"gift": gift, "qti": qti, "blocks": blocks, "items": items}
+    return plan.finish(fork_map(plan.work, plan.todo))
+
+
+ExportPieces = tuple[bytes, bytes, list[str], list[tuple[str, bytes]]]
+
+
+class ExportPlan:
+    """The exports in three steps, so a caller may run `work` on `todo` alongside other work
+    (the page renderer does, in one pool of workers): which modules to export anew, one module's
+    export, and the files from all of them."""
+
+    def __init__(self, handbook: Handbook, epoch: int, fingerprints: Mapping[str, str] | None = None) -> None:
+        self.epoch, self.fingerprints = epoch, fingerprints
+        self.modules = sorted(handbook.modules.values(), key=lambda m: m.id)
+        self.pieces: dict[str, dict[str, Any]] = {}
+        self.todo: list[Module] = []
+        for module in self.modules:
+            key = f"{epoch}:{fingerprints[module.id]}" if fingerprints is not None else None
+            known = _PIECES.get(module.id)
+            if key is not None and known is not None and known[0] == key:
+                self.pieces[module.id] = known[1]
+            else:
+                self.todo.append(module)
+
+    def names(self) -> list[str]:
+        """The files `finish` returns, in its order."""
+        return [f"{m.id}{suffix}" for m in self.modules for suffix in (".gift", "-qti.zip")] + [
+            "all.gift",
+            "all-qti.zip",
+        ]
+
+    def work(self, module: Module) -> ExportPieces:
+        return _export(self.epoch, module)
+
+    def finish(self, made: list[ExportPieces]) -> dict[str, bytes]:
+        """The files, from `work`'s results for `todo` (in order) and the pieces kept from earlier calls."""
+        from csbp.exports.gift import gift_text
+        from csbp.exports.qti import qti_package
+
+        modules, pieces, fingerprints = self.modules, self.pieces, self.fingerprints
+        for module, (gift, qti, blocks, items_made) in zip(self.todo, made, strict=True):
+            items = [
+                (module, question, href, data)
+                for question, (href, data) in zip(module.questions, items_made, strict=True)
+            ]
+            pieces[module.id] = {"gift": gift, "qti": qti, "blocks": blocks, "items": items}
+            if fingerprints is not None:
+                _PIECES[module.id] = (f"{self.epoch}:{fingerprints[module.id]}", pieces[module.id])
+        files: dict[str, bytes] = {}
+        for module in modules:
+            files[f"{module.id}.gift"] = pieces[module.id]["gift"]
+            files[f"{module.id}-qti.zip"] = pieces[module.id]["qti"]
         if fingerprints is not None:
-            _PIECES[module.id] = (f"{epoch}:{fingerprints[module.id]}", pieces[module.id])
-    for module in modules:
-        files[f"{module.id}.gift"] = pieces[module.id]["gift"]
-        files[f"{module.id}-qti.zip"] = pieces[module.id]["qti"]
-    if fingerprints is not None:
-        for stale in set(_PIECES) - set(pieces):
-            del _PIECES[stale]
-    files["all.gift"] = gift_text(modules, [block for m in modules for block in pieces[m.id]["blocks"]]).encode("utf-8")
-    files["all-qti.zip"] = qti_package(modules, epoch, [item for m in modules for item in pieces[m.id]["items"]])
-    return files
+            for stale in set(_PIECES) - set(pieces):
+                del _PIECES[stale]
+        blocks = [block for m in modules for block in pieces[m.id]["blocks"]]
+        files["all.gift"] = gift_text(modules, blocks).encode("utf-8")
+        items = [item for m in modules for item in pieces[m.id]["items"]]
+        files["all-qti.zip"] = qti_package(modules, self.epoch, items)
+        return files
 
 
-def _export(epoch: int, module: Module) -> tuple[bytes, bytes, list[str], list[tuple[str, bytes]]]:
+def _export(epoch: int, module: Module) -> ExportPieces:
     """One module's GIFT file, QTI package, GIFT blocks and QTI items (path, XML) for the `all.*` files."""
     from csbp.exports.gift import gift_blocks, gift_text
     from csbp.exports.qti import qti_items, qti_package
@@ -112,6 +144,7 @@ def write_zip(target: IO[bytes], members: Iterable[tuple[str, bytes]], epoch: in
 
 __all__ = [
     "FORMATS",
+    "ExportPlan",
     "Module",
     "deterministic_zip",
     "explanation",

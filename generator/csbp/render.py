@@ -360,18 +360,17 @@ class Renderer:
         if jobs or modules:
             markup.CACHE.read()  # once here, not in every worker
         results = fork_map(self._run_job, [*jobs, *modules])
-        for job, (text, rows, renderings) in zip(jobs, results, strict=False):
+        pages, exports = results[: len(jobs)], results[len(jobs) :]
+        for job, (text, rows, renderings) in zip(jobs, pages, strict=True):
             self.pages[job.src] = text
             markup.CACHE.adopt(renderings)
             if job.fingerprint is not None and self.cache is not None:
                 self.rows.emitted[job.src] = rows
                 self.rows.page_done(job.src, text)
                 self.cache[1].put(job.src, job.fingerprint, text)
-        made: list[ExportPieces] = []
-        for pieces, renderings in results[len(jobs) :]:
-            made.append(pieces)
+        for _pieces, renderings in exports:
             markup.CACHE.adopt(renderings)
-        self._exports_done(made)
+        self._exports_done([pieces for pieces, _renderings in exports])
 
     def _run_job(self, job: _PageJob | Module) -> Any:
         if isinstance(job, _PageJob):

@@ -67,6 +67,9 @@ def test_benchmark_at_a_tiny_size_reports_every_figure(tmp_path):
     change = figures["one_change"]
     assert f"practices/{change['entry']}.md" in change["rewritten"]
     assert len(change["rewritten"]) < figures["generator_cold"]["pages"]  # only what the change touches
+    link = change["link"]  # a related practice added: its page lists the edited one now
+    assert f"practices/{link['gained']}.md" in link["rewritten"]
+    assert f"practices/{change['entry']}.md" in link["rewritten"]
     assert {"load", "engine", "offline", "site"} <= set(figures["build_stages_s"])
     serve = figures["serve"]
     assert 0 < serve["reload_page_s"] <= serve["reload_index_s"] and not serve["dirty"]  # 20 entries: whole rebuilds

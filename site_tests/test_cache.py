@@ -280,6 +280,18 @@ STEPS = [
     lambda: (root / "practices/badge-checks.yaml").rename(root / "practices/gate-badge-checks.yaml"),
     lambda: (root / "practices/gate-badge-checks.yaml").unlink(),
     lambda: same_size_edit_keeping_mtime("content/lessons/frontage-attack.yaml", "by bollards", "by barriers"),
+    # Edits that change links, a marking or a quiz: the model is built anew, not patched.
+    lambda: replace(
+        "practices/staff-vetting.yaml", "related: [perimeter-patrols]", "related: [perimeter-patrols, vehicle-barriers]"
+    ),
+    lambda: replace("practices/vehicle-barriers.yaml", "tlp: TLP:CLEAR", "tlp: TLP:AMBER"),
+    lambda: replace("practices/vehicle-barriers.yaml", "tlp: TLP:AMBER", "tlp: TLP:CLEAR"),
+    lambda: replace("content/modules/frontage-basics.yaml", "Crowds gather next to traffic.", "Crowds gather here."),
+    lambda: replace(
+        "content/modules/frontage-basics.yaml",
+        "What keeps a hostile vehicle away from a crowd?",
+        "What keeps a vehicle away from a crowd?",
+    ),
     back_to_pristine,
 ]
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import stat
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,13 +75,43 @@ class HandbookPaths:
         return own if own.is_dir() else PACKAGE_DIR.parent.parent / "overrides"
 
     def entry_files(self, kind: str) -> list[Path]:
-        """The folder's entry files by name (names compare much faster than Path objects)."""
-        folder = self.kind_dir(kind)
-        return sorted(folder.glob("*.yaml"), key=lambda path: path.name) if folder.is_dir() else []
+        """The folder's entry files (`*.yaml`), by name."""
+        return _entry_folder(self.kind_dir(kind))[0]
 
     def stray_files(self, kind: str) -> list[Path]:
         """Files in an entry folder that are not `.yaml` entries (e.g. `.yml`): never silently ignored."""
-        folder = self.kind_dir(kind)
-        if not folder.is_dir():
-            return []
-        return sorted(p for p in folder.iterdir() if p.suffix != ".yaml" and not p.name.startswith(".") and p.is_file())
+        return _entry_folder(self.kind_dir(kind))[1]
+
+
+# The last listing of each entry folder, by the folder's stamp: `csbp serve` asks after every
+# edit, and while no file was added, removed or renamed the folder's mtime stays put.
+_LISTINGS: dict[Path, tuple[tuple[int, int, int], list[Path], list[Path]]] = {}
+_RACY_NS = 2_000_000_000  # a folder changed this recently is listed again (a later change may share its mtime)
+
+
+def _entry_folder(folder: Path) -> tuple[list[Path], list[Path]]:
+    """(entry files named `*.yaml`, other visible files), each by name; nothing if not a folder."""
+    try:
+        status = os.stat(folder)
+    except OSError:
+        return [], []
+    if not stat.S_ISDIR(status.st_mode):
+        return [], []
+    stamp = (status.st_mtime_ns, status.st_ctime_ns, status.st_ino)
+    known = _LISTINGS.get(folder)
+    if known is not None and known[0] == stamp:
+        return list(known[1]), list(known[2])
+    entries: list[str] = []
+    strays: list[str] = []
+    with os.scandir(folder) as listing:
+        for item in listing:
+            if item.name.endswith(".yaml"):
+                entries.append(item.name)
+            elif not item.name.startswith(".") and item.is_file():
+                strays.append(item.name)
+    found = [folder / name for name in sorted(entries)], [folder / name for name in sorted(strays)]
+    if status.st_mtime_ns < time.time_ns() - _RACY_NS:
+        _LISTINGS[folder] = (stamp, *found)
+    else:
+        _LISTINGS.pop(folder, None)
+    return list(found[0]), list(found[1])

@@ -8,7 +8,11 @@ not rewritten (the live-reload server then rebuilds only what changed).
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,9 +31,11 @@ class WriteStats:
 
 
 # What this process last wrote or found at each path: the content and the file's mtime and size.
-# While the file still has that stamp, the new content is compared with it in memory: an unchanged
-# page (often the very object, reused from the page cache) costs a stat, a changed one is written
-# without reading the old file first (`csbp serve` regenerates after every edit).
+# The very text object written last time (a page reused from the page cache) is not written
+# again, nor is the file looked at: the docs tree is the generator's output, and a hand edit in
+# it lasts in `csbp serve` until the page changes (every `csbp build` starts a new process,
+# which compares each file). Other text is compared in memory while the file still has the
+# stamp; a changed page is written without reading the old file first.
 _WRITTEN: dict[str, tuple[str | bytes, tuple[int, int]]] = {}
 
 
@@ -56,8 +62,10 @@ def write_if_changed(path: Path | str, content: str | bytes, exists: bool = True
         _remember(name, content)
         return True
     known = _WRITTEN.get(name)
+    if known is not None and known[0] is content:
+        return False  # the very text this process wrote there: a page reused from the page cache
     if known is not None and known[1] == _stamp(name):
-        if known[0] is content or known[0] == content:
+        if known[0] == content:
             return False
     else:
         try:
@@ -87,27 +95,91 @@ def _remember(name: str, content: str | bytes) -> None:
 def write_docs(tree: DocsTree, docs_dir: Path) -> WriteStats:
     """Make `docs_dir` hold exactly the tree's pages, touching only what differs."""
     stats = WriteStats()
+    root = os.fspath(docs_dir)
     existing = _remove_strays(tree, docs_dir, stats)
     folders = {""}  # folders known to exist: the docs dir's own and those listed or made
     for relative in existing:
         folders.add(relative.rpartition("/")[0])
-    root = os.fspath(docs_dir)
+    todo: list[tuple[str, str, str | bytes, bool]] = []  # (src, path, content, exists)
     for src, content in sorted(tree.pages.items()):
+        name = os.path.join(root, src)
+        known = _WRITTEN.get(name)
+        if known is not None and known[0] is content:
+            stats.unchanged += 1  # the very text this process wrote there (see `write_if_changed`)
+            continue
         exists = src in existing
         if not exists:
             folder = src.rpartition("/")[0]
             if folder not in folders:
                 os.makedirs(os.path.join(root, folder), exist_ok=True)
                 folders.add(folder)
-        if write_if_changed(os.path.join(root, src), content, exists):
+        todo.append((src, name, content, exists))
+    for (src, *_item), written in zip(todo, _write_all([item[1:] for item in todo]), strict=True):
+        if written:
             stats.written.append(src)
         else:
             stats.unchanged += 1
+    _remember_listing(root, tree.pages.keys(), folders)
     return stats
+
+
+# Files are written by a few threads when there are many: most of a write is the kernel's (creating
+# an inode, renaming over the old file), which runs in parallel for files of different folders.
+WRITE_THREADS = 4
+_THREADS_FROM = 8
+
+
+def _write_all(todo: list[tuple[str, str | bytes, bool]]) -> list[bool]:
+    """`write_if_changed` for each (path, content, exists), in order."""
+    if len(todo) < _THREADS_FROM:
+        return [write_if_changed(*item) for item in todo]
+    with ThreadPoolExecutor(WRITE_THREADS) as pool:
+        return list(pool.map(lambda item: write_if_changed(*item), todo))
+
+
+# What this process last left in each docs tree: its files, and the stamp of each of its folders
+# then. While no folder's stamp moved, no file was added, removed or renamed in the tree, so the
+# files are known without listing every folder again (`csbp serve` writes after every edit).
+_LISTINGS: dict[str, tuple[frozenset[str], dict[str, tuple[int, int] | None]]] = {}
+
+
+def _folder_stamp(path: str) -> tuple[int, int] | None:
+    """A folder's mtime and inode: an entry created, removed or renamed in it moves the mtime."""
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    return status.st_mtime_ns, status.st_ino
+
+
+def _remember_listing(root: str, files: Iterable[str], folders: Iterable[str]) -> None:
+    """Record the tree just written: its files, and the stamps of their folders and of every
+    folder above them (a file planted in a folder that holds only folders moves its stamp too)."""
+    every: set[str] = set()
+    for folder in folders:
+        while folder not in every:
+            every.add(folder)
+            folder = folder.rpartition("/")[0]
+    _LISTINGS[root] = (frozenset(files), {folder: _folder_stamp(os.path.join(root, folder)) for folder in every})
+
+
+def _known_listing(root: str) -> frozenset[str] | None:
+    """The files this process last left in the tree at `root`, if no folder of it changed since."""
+    known = _LISTINGS.pop(root, None)
+    if known is None:
+        return None
+    files, stamps = known
+    for folder, stamp in stamps.items():
+        if stamp is None or _folder_stamp(os.path.join(root, folder)) != stamp:
+            return None
+    return files
 
 
 def _remove_strays(tree: DocsTree, docs_dir: Path, stats: WriteStats) -> set[str]:
     """Delete files and emptied folders the tree does not hold; the files left, relative."""
+    known = _known_listing(os.fspath(docs_dir))
+    if known is not None:
+        return _remove_known_strays(tree, docs_dir, known, stats)
     existing: set[str] = set()
     # os.walk, not rglob + is_file: directory entries carry their type, so no stat per file.
     for folder, _dirs, files in os.walk(docs_dir, topdown=False):
@@ -124,6 +196,28 @@ def _remove_strays(tree: DocsTree, docs_dir: Path, stats: WriteStats) -> set[str
     stats.removed.sort(reverse=True)
     docs_dir.mkdir(parents=True, exist_ok=True)
     return existing
+
+
+def _remove_known_strays(tree: DocsTree, docs_dir: Path, known: frozenset[str], stats: WriteStats) -> set[str]:
+    """`_remove_strays` for a tree whose files are known: the pages gone since the last write."""
+    root = os.fspath(docs_dir)
+    gone = sorted((src for src in known if src not in tree.pages), reverse=True)
+    for src in gone:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(os.path.join(root, src))
+        stats.removed.append(src)
+    emptied = sorted({src.rpartition("/")[0] for src in gone} - {""}, key=lambda f: (-f.count("/"), f))
+    for folder in emptied:  # deepest first, and up through parents left empty
+        while folder:
+            path = os.path.join(root, folder)
+            try:
+                if os.listdir(path):
+                    break
+                os.rmdir(path)
+            except FileNotFoundError:
+                pass
+            folder = folder.rpartition("/")[0]
+    return set(known) - set(gone)
 
 
 def _nav(items: list[NavItem | tuple[str, list[NavItem]]]) -> list[Any]:
@@ -209,8 +303,21 @@ def config_text(tree: DocsTree, paths: HandbookPaths, audience: str) -> str:
     own = inherited_lines(paths.base_config, "not_in_nav")
     if own is not None:
         config["not_in_nav"] = _not_in_nav(tree, own) + "\n"
-    header = "# Generated by `csbp build`: do not edit. Edit the handbook's own mkdocs.yml instead.\n"
-    return header + yaml.safe_dump(config, sort_keys=False, allow_unicode=True, width=1000)
+    return _config_yaml(config)
+
+
+_CONFIG_HEADER = "# Generated by `csbp build`: do not edit. Edit the handbook's own mkdocs.yml instead.\n"
+_LAST_CONFIG: list[str] = ["", ""]  # the settings as JSON, and their YAML: `csbp serve` asks after every edit
+
+
+def _config_yaml(config: dict[str, Any]) -> str:
+    """The config as YAML; the same settings as last time are not dumped again (a dump of a nav and
+    not_in_nav list of thousands of lines costs milliseconds, the JSON to compare them a tenth)."""
+    settings = json.dumps(config, ensure_ascii=False)
+    if settings != _LAST_CONFIG[0]:
+        dumped = yaml.safe_dump(config, sort_keys=False, allow_unicode=True, width=1000)
+        _LAST_CONFIG[:] = [settings, _CONFIG_HEADER + dumped]
+    return _LAST_CONFIG[1]
 
 
 def write_tree(tree: DocsTree, paths: HandbookPaths, audience: str) -> WriteStats:

@@ -4,11 +4,11 @@ A listing page (the practices index, what's new, a term or matrix page) shows on
 entry. Its page fingerprint changes whenever any listed entry changes, and rendering
 thousands of rows is most of the cost of regenerating after an edit in `csbp serve`. So a
 template renders each row with `{{ reuse(macro, entry, *args) }}` (or a whole list with
-`{{ reuse_each(macro, entries) }}`). After the page is
-rendered, the page cache records where each row stands in its text (`PageCache.put_parts`,
-under the text's SHA-256); the next time the page must be rendered, a row whose key is
-unchanged is cut from the previous text (kept in memory, or read back from the docs tree,
-and only if it still hashes the same) instead of being rendered.
+`{{ reuse_each(macro, entries) }}`). After the page is rendered, the page cache keeps its rows
+in memory (`PageCache.put_rows`) and, when it saves them, records where each stands in the
+page's text, under the text's SHA-256. The next time the page must be rendered, a row whose
+key is unchanged is taken from memory or cut from the previous text (read back from the docs
+tree, and only if it still hashes the same) instead of being rendered.
 
 A row's key is the template and macro, the macro's arguments and the listed entry's source
 digest; the page's setting (the page fingerprint base: code, templates, audience, date,
@@ -28,7 +28,7 @@ from jinja2.runtime import Context, Macro
 from markupsafe import Markup
 
 from csbp.model import Entry
-from csbp.pagecache import Fingerprints, PageCache, PartKey, Parts
+from csbp.pagecache import Fingerprints, PageCache, PartKey
 
 
 class Rows:
@@ -41,33 +41,36 @@ class Rows:
         self.emitted: dict[str, list[tuple[PartKey, str]]] = {}  # by page: rows this render put in it
 
     def row(self, page: str, macro: Macro, template: str | None, entry: Entry, args: tuple[Hashable, ...]) -> str:
+        return self.rows(page, macro, template, [(entry, args)])[0]
+
+    def rows(
+        self, page: str, macro: Macro, template: str | None, calls: list[tuple[Entry, tuple[Hashable, ...]]]
+    ) -> list[str]:
+        """`row` for each (entry, args) of a listing, looked up in one loop (thousands per page)."""
         if self.cache is None:
-            return macro(entry, *args)
-        fingerprints, pages = self.cache
-        key: PartKey = (f"{template}:{macro.name}", fingerprints.ident(entry), args)
+            return [macro(entry, *args) for entry, args in calls]
         previous = self.previous.get(page)
         if previous is None:
-            previous = self.previous[page] = pages.previous_parts(page, self.setting)
-        row = previous.get(key)
-        if row is None:
-            row = macro(entry, *args)
-        self.emitted.setdefault(page, []).append((key, row))
-        return row
+            previous = self.previous[page] = self.cache[1].previous_parts(page, self.setting)
+        ident, name = self.cache[0].ident, f"{template}:{macro.name}"
+        emitted = self.emitted.setdefault(page, [])
+        made: list[str] = []
+        for entry, args in calls:
+            key: PartKey = (name, ident(entry), args)
+            row = previous.get(key)
+            if row is None:
+                row = macro(entry, *args)
+            emitted.append((key, row))
+            made.append(row)
+        return made
 
     def page_done(self, page: str, text: str) -> None:
-        """Record where the rows of a page just rendered stand in its text."""
+        """Record the rows of a page just rendered into `text`, for its next rendering."""
         self.previous.pop(page, None)
         emitted = self.emitted.pop(page, None)
         if not emitted or self.cache is None:
             return
-        parts: Parts = {}
-        position = 0
-        for key, row in emitted:
-            found = text.find(row, position)
-            if found >= 0:  # always, unless a template filters the row after `reuse`: then it is not recorded
-                parts[key] = (found, found + len(row))
-                position = found + len(row)
-        self.cache[1].put_parts(page, text, self.setting, parts)
+        self.cache[1].put_rows(page, text, self.setting, dict(emitted))
 
 
 @pass_context
@@ -87,5 +90,4 @@ def reuse_each(context: Context, macro: Macro, items: Iterable[Entry | tuple[Any
     calls = [(item[0], tuple(item[1:])) if isinstance(item, tuple) else (item, ()) for item in items]
     if rows is None:
         return Markup("\n".join(macro(entry, *args) for entry, args in calls))
-    page, template = context["page_src"], context.name
-    return Markup("\n".join(rows.row(page, macro, template, entry, args) for entry, args in calls))
+    return Markup("\n".join(rows.rows(context["page_src"], macro, context.name, calls)))

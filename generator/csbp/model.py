@@ -7,16 +7,17 @@ later stage: no page, index row, backlink, search record or export can mention i
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from csbp.config import KIND_URL
-from csbp.diagnostics import Report
+from csbp.diagnostics import Diagnostic, Report
 from csbp.loader import SourceDocument
 from csbp.validate import Corpus, Vocabulary, add_months
 
@@ -139,6 +140,9 @@ class Practice(Entry):
     cited_by_lessons: list[Lesson] = field(default_factory=list)
     taught_by_modules: list[Module] = field(default_factory=list)
     keywords: list[str] = field(default_factory=list)
+    # The (vocabulary, term id) pairs it carries, each once, in FACETS order: made with its own
+    # fields (once per file content), so the facet index is a few appends per practice.
+    facet_keys: tuple[tuple[str, str], ...] = ()
 
     @property
     def evidence_levels(self) -> list[Term]:
@@ -273,30 +277,38 @@ class Handbook:
         return [*self.practices.values(), *self.lessons.values(), *self.modules.values(), *self.paths.values()]
 
     def practices_with(self, vocabulary: str, term_id: str) -> list[Practice]:
+        """The practices carrying a term, by title (as listings show them)."""
         return list(self._facet_index.get((vocabulary, term_id), ()))
 
     def cell(self, pillar: str, dimension: str) -> list[Practice]:
+        """The practices of one pillar and dimension, by title."""
         return list(self._cell_index.get((pillar, dimension), ()))
 
     @functools.cached_property
+    def practices_by_title(self) -> list[Practice]:
+        """Practices as every listing shows them: by title, case-insensitively (ties in model order)."""
+        return sorted(self.practices.values(), key=lambda p: p.title.lower())
+
+    @functools.cached_property
     def _cell_index(self) -> dict[tuple[str, str], list[Practice]]:
-        """Practices by (pillar, dimension), in model order: the home page asks for every cell."""
+        """Practices by (pillar, dimension), by title: the home page asks for every cell."""
         index: dict[tuple[str, str], list[Practice]] = {}
-        for practice in self.practices.values():
-            dimensions = dict.fromkeys(d.id for d in practice.dimensions)
-            for pillar in _unique(practice.pillars):
+        for practice in self.practices_by_title:
+            pillars = [term for vocabulary, term in practice.facet_keys if vocabulary == "pillar"]
+            dimensions = [term for vocabulary, term in practice.facet_keys if vocabulary == "dimension"]
+            for pillar in pillars:
                 for dimension in dimensions:
-                    index.setdefault((pillar.id, dimension), []).append(practice)
+                    index.setdefault((pillar, dimension), []).append(practice)
         return index
 
     @functools.cached_property
     def _facet_index(self) -> dict[tuple[str, str], list[Practice]]:
-        """Practices by facet term, built once: pages ask for them thousands of times."""
+        """Practices by facet term, by title, built once: pages ask for them thousands of times, and
+        the term pages list them in this order without sorting each list again."""
         index: dict[tuple[str, str], list[Practice]] = {}
-        for practice in self.practices.values():
-            for vocabulary, _attribute in FACETS:
-                for term in _unique(practice.facet_terms(vocabulary)):
-                    index.setdefault((vocabulary, term.id), []).append(practice)
+        for practice in self.practices_by_title:
+            for key in practice.facet_keys:
+                index.setdefault(key, []).append(practice)
         return index
 
 
@@ -307,23 +319,57 @@ ENTRY_TYPES: dict[str, type[Entry]] = {"practice": Practice, "lesson": Lesson, "
 class _Made:
     """What model building keeps between runs of one process for the same vocabularies (`stamp`):
     the terms, each entry's own fields by (kind, id) with the file and digest they were made from,
-    and practices' keywords by text. Other vocabularies start it afresh."""
+    and practices' keywords by the file content they were made from. Other vocabularies start it afresh."""
 
     stamp: str
     terms: dict[str, dict[str, Term]] = field(default_factory=dict)
     fields: dict[tuple[str, str], tuple[str, dict[str, Any]]] = field(default_factory=dict)
     used: set[tuple[str, str]] = field(default_factory=set)
-    keywords: dict[tuple[str, tuple[str, ...]], list[str]] = field(default_factory=dict)
+    keywords: dict[str, list[str]] = field(default_factory=dict)  # by "path:digest", as `fields`
+    questions: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # a module's, by "path:digest"
+    last: _LastBuild | None = None
 
     def finish(self) -> None:
-        """Forget entries whose file is gone (or renamed), and keywords of texts no longer there."""
+        """Forget entries whose file is gone (or renamed), and keywords of contents no longer there."""
         self.fields = {key: made for key, made in self.fields.items() if key in self.used}
         self.used = set()
-        if len(self.keywords) > 2 * len(self.fields) + 100:
-            self.keywords.clear()
+        if len(self.keywords) + len(self.questions) > len(self.fields):
+            current = {made_from for made_from, _fields in self.fields.values()}
+            self.keywords = {source: words for source, words in self.keywords.items() if source in current}
+            self.questions = {source: made for source, made in self.questions.items() if source in current}
 
 
 _MADE = _Made("")
+
+# At most this many edited entries are patched into the last handbook (`ModelBuilder._patched`):
+# the edits of a `csbp serve` session; more, and the handbook is built anew.
+_PATCH_AT_MOST = 16
+
+# The source fields the links between entries are made from, by kind: an edit that changes none
+# of them (nor the marking, nor replaced_by) changes no link.
+_LINK_FIELDS = {
+    "practice": ("related",),
+    "lesson": ("lessons",),
+    "module": ("prerequisites", "reading", "quiz"),
+    "path": ("steps",),
+}
+
+
+def _link_signature(kind: str, data: Mapping[str, Any]) -> str:
+    return repr([data.get("tlp"), data.get("replaced_by"), *(data.get(name) for name in _LINK_FIELDS[kind])])
+
+
+@dataclass
+class _LastBuild:
+    """The last handbook this process built for the same vocabularies, with what it was built
+    from: each entry's file content and link signature, and the warnings the building gave."""
+
+    audience: str
+    today: dt.date
+    made_from: dict[tuple[str, str], str]
+    signatures: dict[tuple[str, str], str]
+    handbook: Handbook
+    warnings: list[Diagnostic]
 
 
 def _made_for(stamp: str) -> _Made:
@@ -332,6 +378,40 @@ def _made_for(stamp: str) -> _Made:
     if _MADE.stamp != stamp or not stamp:
         _MADE = _Made(stamp)
     return _MADE
+
+
+def _new(kind: type[Any], fields: Mapping[str, Any]) -> Any:
+    """`kind(**fields)` for a dataclass without `__post_init__`, in a fraction of the time (`csbp
+    serve` makes every entry anew after each edit): the fields set directly, the ones not given
+    from their defaults, a fresh list for each `default_factory`."""
+    made = object.__new__(kind)
+    values = made.__dict__
+    for name, default, factory in _defaults(kind, frozenset(fields)):
+        values[name] = factory() if factory is not None else default
+    values.update(fields)
+    return made
+
+
+@functools.cache
+def _defaults(kind: type[Any], given: frozenset[str]) -> tuple[tuple[str, Any, Callable[[], Any] | None], ...]:
+    """The fields of `kind` not in `given`, with their default or default factory; a TypeError,
+    as the dataclass's own constructor raises, if one has neither or `given` names an unknown field."""
+    if hasattr(kind, "__post_init__"):
+        raise TypeError(f"{kind.__name__} has a __post_init__, which _new would skip")
+    names = {item.name for item in dataclasses.fields(kind)}
+    if given - names:
+        raise TypeError(f"{kind.__name__} has no field {sorted(given - names)[0]!r}")
+    left: list[tuple[str, Any, Callable[[], Any] | None]] = []
+    for item in dataclasses.fields(kind):
+        if item.name in given:
+            continue
+        if item.default_factory is not dataclasses.MISSING:
+            left.append((item.name, None, item.default_factory))
+        elif item.default is not dataclasses.MISSING:
+            left.append((item.name, item.default, None))
+        else:
+            raise TypeError(f"{kind.__name__} needs its field {item.name!r}")
+    return tuple(left)
 
 
 def _unique(items: Iterable[Any]) -> list[Any]:
@@ -355,6 +435,7 @@ class ModelBuilder:
         self.today = today
         self.report = report
         self.made = _made_for(corpus.vocabularies_digest)
+        self.made_from: dict[tuple[str, str], str] = {}  # by (kind, id): the file content the entry was made from
         self.terms: dict[str, dict[str, Term]] = self.made.terms or {
             vid: {
                 tid: Term(
@@ -372,18 +453,22 @@ class ModelBuilder:
         self.made.terms = self.terms
 
     def _entry(self, kind: str, entry_id: str, document: SourceDocument) -> Any:
-        """A new entry object of one file: its own fields are made once per file content (and
-        vocabularies) and kept, so `csbp serve` makes only the edited file's again; the links
-        between entries are set on the new objects by `build`."""
+        """A new entry object of one file, with its own fields (`_own_fields`); the links between
+        entries are set on the new objects by `build`."""
+        return _new(ENTRY_TYPES[kind], self._own_fields(kind, entry_id, document))
+
+    def _own_fields(self, kind: str, entry_id: str, document: SourceDocument) -> dict[str, Any]:
+        """An entry's own fields: made once per file content (and vocabularies) and kept, so
+        `csbp serve` makes only the edited file's again."""
         make = {"practice": self._practice, "lesson": self._lesson, "module": self._module, "path": self._path}[kind]
         if not self.made.stamp or not document.digest:
-            return ENTRY_TYPES[kind](**make(entry_id, document.data, document.path))
-        made_from = f"{document.path}:{document.digest}"
+            return make(entry_id, document.data, document.path)
+        made_from = self.made_from[(kind, entry_id)] = f"{document.path}:{document.digest}"
         known = self.made.fields.get((kind, entry_id))
         if known is None or known[0] != made_from:
             known = self.made.fields[(kind, entry_id)] = (made_from, make(entry_id, document.data, document.path))
         self.made.used.add((kind, entry_id))
-        return ENTRY_TYPES[kind](**known[1])
+        return known[1]
 
     def term(self, vocabulary: str, term_id: str) -> Term:
         return self.terms[vocabulary][term_id]
@@ -420,6 +505,96 @@ class ModelBuilder:
         }
 
     def build(self) -> Handbook:
+        """The linked handbook: the last one of this process patched when an edit changed no
+        link (`_patched`), else built anew (`_built`)."""
+        patched = self._patched()
+        if patched is not None:
+            return patched
+        first_diagnostic = len(self.report.diagnostics)
+        handbook = self._built()
+        if self.made.stamp and all(doc.digest for docs in self.corpus.documents.values() for doc in docs.values()):
+            self.made.last = _LastBuild(
+                self.audience,
+                self.today,
+                {
+                    (kind, eid): f"{doc.path}:{doc.digest}"
+                    for kind, docs in self.corpus.documents.items()
+                    for eid, doc in docs.items()
+                },
+                {
+                    (kind, eid): _link_signature(kind, doc.data)
+                    for kind, docs in self.corpus.documents.items()
+                    for eid, doc in docs.items()
+                },
+                handbook,
+                self.report.diagnostics[first_diagnostic:],
+            )
+        else:
+            self.made.last = None
+        return handbook
+
+    def _patched(self) -> Handbook | None:
+        """The last handbook with the edited entries' own fields made anew, if every edit left
+        the entry's links, marking and id as they were (a summary, a text, a date): then every
+        link between entries, and every warning about one, is as last time, and the entries can
+        stay the objects they were. None when the handbook must be built anew."""
+        last = self.made.last
+        if last is None or (last.audience, last.today) != (self.audience, self.today) or not self.made.stamp:
+            return None
+        documents = self.corpus.documents
+        previous = last.handbook
+        kept: dict[str, Mapping[str, Entry]] = {
+            "practice": previous.practices,
+            "lesson": previous.lessons,
+            "module": previous.modules,
+            "path": previous.paths,
+        }
+        changed: list[tuple[str, str, SourceDocument]] = []
+        for kind, docs in documents.items():
+            for eid, doc in docs.items():
+                if not doc.digest:
+                    return None
+                if last.made_from.get((kind, eid)) != f"{doc.path}:{doc.digest}":
+                    if len(changed) >= _PATCH_AT_MOST or _link_signature(kind, doc.data) != last.signatures.get(
+                        (kind, eid)
+                    ):
+                        return None
+                    changed.append((kind, eid, doc))
+        if 2 * len(changed) > len(last.signatures):
+            return None  # most of it changed (or this is another handbook with the same ids)
+        if {(kind, eid) for kind, docs in documents.items() for eid in docs} != set(last.signatures):
+            return None  # an entry added, removed or renamed
+        for kind, eid, doc in changed:
+            last.made_from[(kind, eid)] = f"{doc.path}:{doc.digest}"
+            if doc.data["tlp"] not in self.allowed:
+                continue  # left out of this audience, as it was (its marking is part of the signature)
+            entry = kept[kind][eid]
+            entry.__dict__.update(self._own_fields(kind, eid, doc))
+            if isinstance(entry, Module):
+                quiet, self.report = self.report, Report()  # its warnings are among those replayed below
+                entry.questions = self._questions(entry, doc.data["quiz"]["questions"], previous.practices, set())
+                self.report = quiet
+        self.made.used.update(last.made_from)
+        self.report.diagnostics.extend(last.warnings)
+        handbook = Handbook(
+            self.audience,
+            self.today,
+            self.corpus.vocabularies,
+            self.terms,
+            previous.glossary,
+            previous.practices,
+            previous.lessons,
+            previous.modules,
+            previous.paths,
+            excluded=[],
+        )
+        made_from = {pid: last.made_from[("practice", pid)] for pid in previous.practices}
+        _attach_keywords(handbook, self.made.keywords, made_from)
+        self.made.finish()
+        last.handbook = handbook
+        return handbook
+
+    def _built(self) -> Handbook:
         documents = self.corpus.documents
         included = {
             kind: {eid: doc for eid, doc in docs.items() if doc.data["tlp"] in self.allowed}
@@ -485,9 +660,7 @@ class ModelBuilder:
             module.reading = resolve_all(module, ("practice", "lesson"), data["reading"])
             for item in module.reading:
                 (item.taught_by_modules if isinstance(item, Practice) else item.read_in_modules).append(module)
-            module.questions = [
-                self._question(module, q, practices, excluded_ids["practice"]) for q in data["quiz"]["questions"]
-            ]
+            module.questions = self._questions(module, data["quiz"]["questions"], practices, excluded_ids["practice"])
             for practice in _unique(q.practice for q in module.questions if q.practice):
                 if module not in practice.taught_by_modules:
                     practice.taught_by_modules.append(module)
@@ -521,7 +694,13 @@ class ModelBuilder:
             paths,
             excluded=[],
         )
-        _attach_keywords(handbook, self.made.keywords if self.made.stamp else None)
+        if self.made.stamp:
+            made_from = {
+                pid: self.made_from[("practice", pid)] for pid in practices if ("practice", pid) in self.made_from
+            }
+            _attach_keywords(handbook, self.made.keywords, made_from)
+        else:
+            _attach_keywords(handbook)
         self.made.finish()
         return handbook
 
@@ -533,6 +712,17 @@ class ModelBuilder:
         )
 
     def _practice(self, entry_id: str, data: Mapping[str, Any], source: Path) -> dict[str, Any]:
+        fields = self._practice_fields(entry_id, data, source)
+        fields["facet_keys"] = tuple(
+            dict.fromkeys(
+                (vocabulary, term.id)
+                for vocabulary, attribute in FACETS
+                for term in (fields[attribute] if attribute in fields else [fields["evidence_level"]])
+            )
+        )
+        return fields
+
+    def _practice_fields(self, entry_id: str, data: Mapping[str, Any], source: Path) -> dict[str, Any]:
         return dict(
             **self.common("practice", entry_id, data, source),
             pillars=self.term_list("pillar", data["pillars"]),
@@ -589,9 +779,25 @@ class ModelBuilder:
             draw=data["quiz"].get("draw"),
         )
 
-    def _question(
+    def _questions(
+        self, module: Module, questions: list[Mapping[str, Any]], practices: Mapping[str, Practice], excluded: set[str]
+    ) -> list[Question]:
+        """The module's questions, linked to this run's practices; their own fields are made once
+        per module file content, as the entries' are."""
+        made_from = self.made_from.get(("module", module.id))
+        own = self.made.questions.get(made_from) if made_from is not None else None
+        if own is None:
+            own = [self._question_fields(q) for q in questions]
+            if made_from is not None:
+                self.made.questions[made_from] = own
+        return [
+            _new(Question, {**fields, "practice": self._question_practice(module, q, practices, excluded)})
+            for q, fields in zip(questions, own, strict=True)
+        ]
+
+    def _question_practice(
         self, module: Module, data: Mapping[str, Any], practices: Mapping[str, Practice], excluded: set[str]
-    ) -> Question:
+    ) -> Practice | None:
         practice = practices.get(data["practice"])
         if practice is None and data["practice"] in excluded:
             self.report.warning(
@@ -600,12 +806,15 @@ class ModelBuilder:
                 f"quiz question '{data['id']}' of '{module.id}': link to practice "
                 f"'{data['practice']}' dropped: it is not part of the {self.audience} audience",
             )
-        return Question(
+        return practice
+
+    @staticmethod
+    def _question_fields(data: Mapping[str, Any]) -> dict[str, Any]:
+        return dict(
             id=data["id"],
             type=data["type"],
             prompt=data["prompt"],
             explanation=data["explanation"],
-            practice=practice,
             options=[
                 {"text": o["text"], "correct": bool(o.get("correct", False)), "feedback": o["feedback"]}
                 for o in data.get("options", ())
@@ -617,27 +826,35 @@ class ModelBuilder:
         )
 
 
-def _attach_keywords(handbook: Handbook, known: dict[tuple[str, tuple[str, ...]], list[str]] | None = None) -> None:
+def _attach_keywords(
+    handbook: Handbook, known: dict[str, list[str]] | None = None, made_from: Mapping[str, str] | None = None
+) -> None:
     """Search keywords per practice: abbreviations of its terms, synonyms of its specific terms
     (environment, threat, PSeMS element), and the abbreviations of glossary entries and of any
     vocabulary term (roles included) whose spelled-out form appears anywhere in its text, so a
     search for 'HVM' or 'PFSO' finds a practice that only writes the words out. With `known`
-    (kept while the vocabularies are unchanged), a practice whose text and terms are unchanged
-    gets its keywords from there."""
+    (kept while the vocabularies are unchanged) and `made_from` (by practice id, the file content
+    it was made from), a practice made from the same content as before gets its keywords from
+    there, without its text being joined and read again."""
+    made_from = made_from or {}
+    todo: list[Practice] = []
+    for practice in handbook.practices.values():
+        source = made_from.get(practice.id)
+        kept = known.get(source) if known is not None and source is not None else None
+        if kept is not None:
+            practice.keywords = list(kept)
+        else:
+            todo.append(practice)
+    if not todo:
+        return
     specific = {"environment", "threat", "psems"}
     abbreviated = [t for terms in handbook.terms.values() for t in terms.values() if t.abbreviations]
     spotter = _PhraseSpotter([entry.label for entry in handbook.glossary] + [term.label for term in abbreviated])
     glossary_keys = [(_phrase_key(entry.label), entry) for entry in handbook.glossary]  # once, not per practice
     abbreviated_keys = [(_phrase_key(term.label), term) for term in abbreviated]
-    for practice in handbook.practices.values():
+    for practice in todo:
         parts = [practice.title, practice.summary, practice.context, practice.practice]
         text = " ".join(parts + practice.implementation + practice.indicators + practice.pitfalls)
-        terms = tuple(
-            f"{vocabulary}:{t.id}" for vocabulary, _attribute in FACETS for t in practice.facet_terms(vocabulary)
-        )
-        if known is not None and (text, terms) in known:
-            practice.keywords = list(known[(text, terms)])
-            continue
         words: list[str] = []
         for vocabulary, _attribute in FACETS:
             for term in practice.facet_terms(vocabulary):
@@ -652,8 +869,9 @@ def _attach_keywords(handbook: Handbook, known: dict[tuple[str, tuple[str, ...]]
             if key in mentioned:
                 words.extend(term.abbreviations)
         practice.keywords = sorted(dict.fromkeys(words), key=str.lower)
-        if known is not None:
-            known[(text, terms)] = list(practice.keywords)
+        source = made_from.get(practice.id)
+        if known is not None and source is not None:
+            known[source] = list(practice.keywords)
 
 
 _WORD = re.compile(r"\w+")

@@ -5,10 +5,15 @@ templates, the audience, the URL style, today's date (overdue notices), the voca
 and the source digests of the entries it shows. An entry's page shows the entry and the
 entries it links to or is linked from (titles, summaries), never entries two links away,
 so its fingerprint covers the entry and its direct neighbours in the model. Index pages
-cover every entry of the kinds they list (home and what's new: all; the training tools:
-modules and paths; browse and glossary: none, only the vocabularies). A template that
-starts showing data from further away must widen its page's fingerprint; the
-warm-equals-cold tests in site_tests/test_cache.py are the guard.
+cover every entry of the kinds they list (the practices index: all; the training tools:
+modules and paths; browse and glossary: none, only the vocabularies), or only the fields
+they show of every entry (`Fingerprints.shown`: the home page's counts and recent entries,
+what's new's histories, a vocabulary's term counts). A template that starts showing data
+from further away must widen its page's fingerprint; the warm-equals-cold tests in
+site_tests/test_cache.py are the guard.
+
+In one process, an entry page's fingerprint is worked out again only around the entries
+whose source changed since the last run (`EntryPrints`).
 
 Within one process (`csbp serve`) outputs are kept in memory. Across processes (repeated
 `csbp build`) the signed cache file records each page's fingerprint and the SHA-256 of its
@@ -78,6 +83,10 @@ def linked_entries(entry: Entry) -> list[tuple[str, list[Entry]]]:
     return linked
 
 
+def _neighbour_keys(entry: Entry) -> list[EntryKey]:
+    return [(e.kind, e.id) for _name, entries in linked_entries(entry) for e in entries]
+
+
 def _bytes(content: str | bytes) -> bytes:
     return content if isinstance(content, bytes) else content.encode("utf-8")
 
@@ -99,16 +108,72 @@ def _can_link(hint: Any) -> bool:
     return any(_can_link(argument) for argument in typing.get_args(hint))
 
 
-class Fingerprints:
-    """Fingerprints of one handbook's pages, from the digests of its source files."""
+EntryKey = tuple[str, str]  # (kind, id)
 
-    def __init__(self, handbook: Handbook, digests: Mapping[tuple[str, str], str], base: str) -> None:
+
+@dataclasses.dataclass
+class EntryPrints:
+    """The entry-page fingerprints of one run, with what each was made from: handed to the next
+    run of the same process (`csbp serve`), which recomputes only those an edit can change."""
+
+    base: str
+    digests: Mapping[EntryKey, str]
+    entries: dict[EntryKey, tuple[str, tuple[EntryKey, ...]]]  # fingerprint, the neighbours it covers
+
+
+class Fingerprints:
+    """Fingerprints of one handbook's pages, from the digests of its source files.
+
+    With the `EntryPrints` of the previous run, an entry page's fingerprint is taken over unless
+    its own source or a neighbour's changed, appeared or went: the fingerprint covers the entry and
+    its direct neighbours, and links are symmetric in the model (a link's target lists its
+    source), so the pages an edit of entry E can change are E's and those of its neighbours
+    before and after the edit."""
+
+    def __init__(
+        self,
+        handbook: Handbook,
+        digests: Mapping[EntryKey, str],
+        base: str,
+        previous: EntryPrints | None = None,
+    ) -> None:
         self.digests = digests
         self._idents: dict[int, str] = {}  # by id() of the entry: asked for tens of thousands of times
         compact = f"compact-search:{compact_search(len(handbook.entries()))}"  # changes every entry page's head
         self.base = _sha(base, code_stamp(), templates_stamp(), handbook.audience, handbook.today.isoformat(), compact)
         self.handbook = handbook
+        self._of_kinds: dict[tuple[str, ...], str] = {}
         self.everything = _sha(self.base, *(self.ident(e) for e in handbook.entries()))
+        self.prints = EntryPrints(self.base, digests, {})
+        self._previous: dict[EntryKey, tuple[str, tuple[EntryKey, ...]]] = {}
+        self._stale: set[EntryKey] = set()
+        if previous is not None and previous.base == self.base and all(digests.values()):
+            self._previous = previous.entries
+            self._stale = self._changed_around(previous)
+
+    def _changed_around(self, previous: EntryPrints) -> set[EntryKey]:
+        """The entries whose source changed, appeared or went since `previous`, and their
+        neighbours then and now."""
+        changed = {
+            key
+            for key in previous.digests.keys() | self.digests.keys()
+            if previous.digests.get(key) != self.digests.get(key)
+        }
+        stale = set(changed)
+        by_kind: dict[str, Mapping[str, Entry]] = {
+            "practice": self.handbook.practices,
+            "lesson": self.handbook.lessons,
+            "module": self.handbook.modules,
+            "path": self.handbook.paths,
+        }
+        for key in changed:
+            before = previous.entries.get(key)
+            if before is not None:
+                stale.update(before[1])
+            entry = by_kind.get(key[0], {}).get(key[1])
+            if entry is not None:
+                stale.update(_neighbour_keys(entry))
+        return stale
 
     def ident(self, entry: Entry) -> str:
         ident = self._idents.get(id(entry))
@@ -117,18 +182,42 @@ class Fingerprints:
         return ident
 
     def entry(self, entry: Entry) -> str:
-        parts = [self.ident(entry)]
-        for name, entries in linked_entries(entry):
-            parts.append(name)
-            parts.extend(self.ident(e) for e in entries)
-        return _sha(self.base, "entry", *parts)
+        key = (entry.kind, entry.id)
+        known = self.prints.entries.get(key)
+        if known is None:
+            known = self._previous.get(key) if key not in self._stale else None
+            if known is None:
+                parts = [self.ident(entry)]
+                neighbours: list[EntryKey] = []
+                for name, entries in linked_entries(entry):
+                    parts.append(name)
+                    parts.extend(self.ident(e) for e in entries)
+                    neighbours.extend((e.kind, e.id) for e in entries)
+                known = (_sha(self.base, "entry", *parts), tuple(dict.fromkeys(neighbours)))
+            self.prints.entries[key] = known
+        return known[0]
 
     def of_kinds(self, kinds: tuple[str, ...]) -> str:
         """Every entry of these kinds, for pages that list only them (the modules index, training tools)."""
-        return self.listing(",".join(kinds), (e for e in self.handbook.entries() if e.kind in kinds))
+        key = self._of_kinds.get(kinds)
+        if key is None:
+            entries = (e for e in self.handbook.entries() if e.kind in kinds)
+            key = self._of_kinds[kinds] = self.listing(",".join(kinds), entries)
+        return key
 
     def listing(self, name: str, entries: Iterable[Entry]) -> str:
-        return _sha(self.base, "listing", name, *(self.ident(e) for e in entries))
+        idents = self._idents  # every entry's, since `everything`: looked up inline, not by call
+        entries = entries if isinstance(entries, (list, tuple)) else list(entries)
+        try:
+            parts = [idents[id(e)] for e in entries]
+        except KeyError:
+            parts = [self.ident(e) for e in entries]
+        return _sha(self.base, "listing", name, *parts)
+
+    def shown(self, name: str, values: Any) -> str:
+        """For a page that shows only these values of the entries (counts, titles, dates: plain
+        data whose repr says all of it), besides the vocabularies and the setting in `base`."""
+        return _sha(self.base, "shown", name, repr(values))
 
 
 # A part of a page (a listing's row) by (template:macro, entry ident, macro arguments), and
@@ -153,6 +242,10 @@ class PageCache:
         self.used: set[str] = set()
         self.dirty = True
         self.parts: dict[str, tuple[str, str, Parts]] = {}  # by page: (sha256 of its text, setting, parts)
+        # By page, the rows this process rendered into its text in `memory`: (that text, setting,
+        # rows by key). Offsets into the text are worked out only when the parts are saved, so a
+        # regeneration of `csbp serve` neither searches nor hashes its listings' texts.
+        self.live_rows: dict[str, tuple[str, str, dict[PartKey, str]]] = {}
         self.saved_parts: dict[str, Any] = {}  # by page, as read from disk: checked when first asked for
         self.parts_file: Path | None = None  # not read yet; None when read or when there is none
         self.parts_dirty = False
@@ -190,6 +283,11 @@ class PageCache:
     def previous_parts(self, src: str, setting: str) -> dict[PartKey, str]:
         """The recorded parts of the page's previous text (from memory or the docs tree), by key;
         empty unless that text is the one the parts were recorded in, under the same `setting`."""
+        live = self.live_rows.get(src)
+        if live is not None:
+            if live[1] == setting and src in self.memory and self.memory[src][1] is live[0]:
+                return live[2]
+            del self.live_rows[src]
         if self.parts_file is not None:
             self._load_parts()
         record = self.parts.get(src)
@@ -204,9 +302,10 @@ class PageCache:
             return {}
         return {key: text[start:end] for key, (start, end) in record[2].items() if 0 <= start <= end <= len(text)}
 
-    def put_parts(self, src: str, text: str, setting: str, parts: Parts) -> None:
-        """Record where the parts of a page just rendered stand in its `text`."""
-        self.parts[src] = (hashlib.sha256(text.encode("utf-8")).hexdigest(), setting, parts)
+    def put_rows(self, src: str, text: str, setting: str, rows: dict[PartKey, str]) -> None:
+        """Record the rows of a page just rendered into `text` (which `put` then keeps in memory)."""
+        self.live_rows[src] = (text, setting, rows)
+        self.parts.pop(src, None)
         self.parts_dirty = True
 
     def _text(self, src: str, digest: str) -> str | None:
@@ -236,6 +335,9 @@ class PageCache:
         for src in set(self.parts) - self.used:
             del self.parts[src]
             self.parts_dirty = True
+        for src in set(self.live_rows) - self.used:
+            del self.live_rows[src]
+            self.parts_dirty = True
         for src in set(self.saved_parts) - self.used:
             del self.saved_parts[src]
         self.used = set()
@@ -264,7 +366,7 @@ class PageCache:
             self._load_parts()
         for src in list(self.saved_parts):
             record = _parts_from_json(self.saved_parts.pop(src))
-            if record is not None:
+            if record is not None and src not in self.live_rows:
                 self.parts[src] = record
 
     def _load_parts(self) -> None:
@@ -274,7 +376,9 @@ class PageCache:
         data = cachefile.read(path, VERSION) if path is not None else None
         pages = data.get("parts") if data is not None else None
         if isinstance(pages, dict):
-            self.saved_parts = {src: item for src, item in pages.items() if src not in self.parts}
+            self.saved_parts = {
+                src: item for src, item in pages.items() if src not in self.parts and src not in self.live_rows
+            }
 
     def save(self, path: Path, parts_path: Path | None = None) -> None:
         if self.dirty:
@@ -292,6 +396,10 @@ class PageCache:
             def current(src: str, digest: Any) -> bool:  # parts of the page as it now stands
                 return src in self.memory and self._digest(src) == digest
 
+            for src, (text, setting, rows) in list(self.live_rows.items()):
+                if src in self.memory and self.memory[src][1] is text:
+                    self.parts[src] = (self._digest(src), setting, _offsets(text, rows))
+            self.live_rows = {}
             parts = {
                 src: [digest, setting, [[*key[:2], list(key[2]), *offsets] for key, offsets in rows.items()]]
                 for src, (digest, setting, rows) in self.parts.items()
@@ -301,6 +409,19 @@ class PageCache:
                 if src not in parts and isinstance(item, list) and item and current(src, item[0]):
                     parts[src] = item
             cachefile.write(parts_path, VERSION, {"parts": dict(sorted(parts.items()))})
+
+
+def _offsets(text: str, rows: dict[PartKey, str]) -> Parts:
+    """Where each row stands in `text`, searched in the order the rows were rendered; a row not
+    found (a template that filters a row after `reuse`) is left out."""
+    parts: Parts = {}
+    position = 0
+    for key, row in rows.items():
+        found = text.find(row, position)
+        if found >= 0:
+            parts[key] = (found, found + len(row))
+            position = found + len(row)
+    return parts
 
 
 def _parts_from_json(item: Any) -> tuple[str, str, Parts] | None:

@@ -23,7 +23,7 @@ from csbp.diagnostics import Report
 from csbp.docs_tree import WriteStats, write_tree
 from csbp.loader import SourceCache
 from csbp.model import Handbook, build_model
-from csbp.pagecache import Fingerprints, PageCache
+from csbp.pagecache import EntryPrints, Fingerprints, PageCache
 from csbp.render import DocsTree, render_handbook
 from csbp.validate import Corpus, SchemaSet, load_sources, validate_sources
 
@@ -31,6 +31,7 @@ from csbp.validate import Corpus, SchemaSet, load_sources, validate_sources
 # (`csbp serve` regenerates after every edit) and saved under build/.cache by every write.
 SOURCES = SourceCache()
 _PAGE_CACHES: dict[str, PageCache] = {}  # by docs tree
+_ENTRY_PRINTS: dict[str, EntryPrints] = {}  # by docs tree: the last run's entry-page fingerprints
 _CACHES_READ: set[str] = set()
 
 
@@ -107,7 +108,9 @@ def page_cache(paths: HandbookPaths, corpus: Corpus, handbook: Handbook) -> tupl
     except OSError:
         return None
     digests = {(kind, eid): doc.digest for kind, docs in corpus.documents.items() for eid, doc in docs.items()}
-    return Fingerprints(handbook, digests, vocabularies), cache
+    fingerprints = Fingerprints(handbook, digests, vocabularies, _ENTRY_PRINTS.get(str(paths.docs_dir)))
+    _ENTRY_PRINTS[str(paths.docs_dir)] = fingerprints.prints
+    return fingerprints, cache
 
 
 def build_date() -> dt.date:

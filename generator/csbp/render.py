@@ -31,7 +31,7 @@ from csbp.diagnostics import Report
 from csbp.exports import ExportPieces, ExportPlan, shown_from_links
 from csbp.fragments import Rows, reuse, reuse_each
 from csbp.markup import Rendering, markdown_block, markdown_inline, md_text, page_markdown, plain
-from csbp.model import AUDIENCE_MARKING, FACETS, Entry, Handbook, Module, Practice, Term
+from csbp.model import AUDIENCE_MARKING, FACETS, Entry, Handbook, Module, Term
 from csbp.pagecache import Fingerprints, PageCache, PartKey, code_stamp
 from csbp.parallel import fork_map
 from csbp.searchindex import compact_front_matter, compact_search
@@ -396,20 +396,21 @@ class Renderer:
 
     def render(self) -> DocsTree:
         hb = self.handbook
-        practices = by_title(hb.practices.values())
+        practices = hb.practices_by_title
         lessons = sorted(
             hb.lessons.values(), key=lambda lesson: lesson.incident.date if lesson.incident else lesson.added
         )
         modules = sorted(hb.modules.values(), key=lambda m: (m.level.id if m.level else "", m.title.lower()))
         paths = sorted(hb.paths.values(), key=lambda p: p.title.lower())
+        recent = _recent(hb.entries())
         self.page(
             "index.md",
             "home.md.j2",
             practices=practices,
             lessons=lessons,
             modules=modules,
-            recent=_recent(hb.entries()),
-            key=_everything,
+            recent=recent,
+            key=_home_key(hb, recent),
         )
         self.page(
             "practices/index.md",
@@ -442,10 +443,10 @@ class Renderer:
                 "vocabulary.md.j2",
                 vocabulary=hb.vocabularies[vocabulary],
                 terms=terms,
-                key=_everything,
+                key=_counts_key(hb, vocabulary),
             )
             for term in terms:
-                listed = by_title(hb.practices_with(vocabulary, term.id))
+                listed = hb.practices_with(vocabulary, term.id)
                 self.page(
                     term.src,
                     "term.md.j2",
@@ -456,7 +457,7 @@ class Renderer:
                 )
         for pillar in hb.terms["pillar"].values():
             for dimension in hb.terms["dimension"].values():
-                listed = by_title(hb.cell(pillar.id, dimension.id))
+                listed = hb.cell(pillar.id, dimension.id)
                 src = f"browse/matrix/{pillar.id}-{dimension.id}.md"
                 self.page(
                     src,
@@ -467,7 +468,12 @@ class Renderer:
                     key=_listing_key(src, listed),
                 )
         self.page("glossary.md", "glossary.md.j2", entries=glossary_rows(hb), key=_kinds())
-        self.page("whats-new.md", "whats_new.md.j2", changes=changelog(hb), key=_everything)
+        self.page(
+            "whats-new.md",
+            "whats_new.md.j2",
+            changes=_Deferred(functools.partial(changelog, hb)),
+            key=_history_key(hb),
+        )
         self._exports(modules)
         for entry in hb.entries():
             for alias in entry.aliases:
@@ -606,6 +612,41 @@ def _listing_key(name: str, entries: list[Entry]) -> Callable[[Fingerprints], st
     return lambda fingerprints: fingerprints.listing(name, entries)
 
 
+# Pages that show a few fields of every entry (counts, titles, dates) are keyed by those fields
+# (`Fingerprints.shown`), not by every source digest: an edit to a summary leaves them as they
+# were and they are not rendered again. Each key lists what its template shows besides the
+# vocabularies; a template that shows more must add it here (site_tests/test_cache.py guards).
+
+
+def _home_key(hb: Handbook, recent: list[Entry]) -> Callable[[Fingerprints], str]:
+    """The home page: how many entries of each kind, the practices of each matrix cell and term
+    of the environment and threat vocabularies, and the recently reviewed entries."""
+
+    def key(fingerprints: Fingerprints) -> str:
+        counts = [len(hb.practices), len(hb.lessons), len(hb.modules)]
+        cells = [len(hb.cell(p, d)) for p in hb.terms["pillar"] for d in hb.terms["dimension"]]
+        terms = [len(hb.practices_with(v, t)) for v in ("environment", "threat") for t in hb.terms[v]]
+        shown = [(e.kind, e.id, e.title, e.last_reviewed) for e in recent]
+        return fingerprints.shown("home", (counts, cells, terms, shown))
+
+    return key
+
+
+def _counts_key(hb: Handbook, vocabulary: str) -> Callable[[Fingerprints], str]:
+    """A vocabulary's index: its terms (in the vocabularies) and how many practices carry each."""
+    return lambda fingerprints: fingerprints.shown(
+        f"counts:{vocabulary}", [len(hb.practices_with(vocabulary, t)) for t in hb.terms[vocabulary]]
+    )
+
+
+def _history_key(hb: Handbook) -> Callable[[Fingerprints], str]:
+    """What's new: each entry's kind, id, title and history."""
+    return lambda fingerprints: fingerprints.shown(
+        "history",
+        [(e.kind, e.id, e.title, [(h.date, h.change, h.note) for h in e.history]) for e in hb.entries() if e.history],
+    )
+
+
 def _split_title(text: str, fallback: str) -> tuple[str, str]:
     """Title from the page's first `# heading` (removed from the body), else from its file name."""
     match = re.match(r"\s*#\s+(.+?)\s*\n", text)
@@ -676,11 +717,6 @@ def render_handbook(
     if cache is not None:
         cache[1].finish()
     return tree
-
-
-def by_title(practices: Iterable[Practice]) -> list[Practice]:
-    """Practices as every listing shows them: by title, case-insensitively."""
-    return sorted(practices, key=lambda p: p.title.lower())
 
 
 class _Deferred:

@@ -15,7 +15,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ from referencing import Registry, Resource
 
 from csbp import markup
 from csbp.config import SCHEMA_DIR, HandbookPaths
-from csbp.diagnostics import Report, choices_hint, did_you_mean
+from csbp.diagnostics import Diagnostic, Report, choices_hint, did_you_mean
 from csbp.loader import JsonPath, SourceCache, SourceDocument, load_yaml, load_yaml_files
 from csbp.markup import SOURCE_STAMP as MARKUP_STAMP
 from csbp.markup import removed_markup
@@ -501,6 +501,28 @@ def check_file_name(path: Path, report: Report) -> bool:
     return False
 
 
+# Kinds whose checks read only the entry itself and the sets of ids (a path's also reads its
+# modules' prerequisites, so paths are always checked).
+_SELF_CONTAINED = frozenset({"practice", "lesson", "module"})
+
+
+@dataclass
+class _Checked:
+    """What the entry-by-entry cross checks found in the last run of this process, by (kind, id)
+    with the file content checked: `csbp serve` checks again only the edited entries, while the
+    ids of every kind and the date are unchanged."""
+
+    ids: tuple[frozenset[str], ...] = ()
+    today: dt.date | None = None
+    found: dict[tuple[str, str], tuple[str, list[Diagnostic]]] = field(default_factory=dict)
+
+    def start(self, ids: tuple[frozenset[str], ...], today: dt.date) -> None:
+        self.ids, self.today, self.found = ids, today, {}
+
+
+_CHECKED = _Checked()
+
+
 class CrossChecker:
     """Rules that need the whole corpus: ids, links, quiz logic, review dates."""
 
@@ -512,10 +534,27 @@ class CrossChecker:
 
     def run(self) -> None:
         self._unique_ids()
+        ids = tuple(frozenset(self.corpus.documents[kind]) for kind in KINDS)
+        if _CHECKED.ids != ids or _CHECKED.today != self.today:
+            _CHECKED.start(ids, self.today)
+        kept: dict[tuple[str, str], tuple[str, list[Diagnostic]]] = {}
+        report = self.report
         for kind in KINDS:
             for entry_id, document in sorted(self.corpus.documents[kind].items()):
+                made_from = f"{document.path}:{document.digest}"
+                known = _CHECKED.found.get((kind, entry_id))
+                if known is not None and known[0] == made_from and kind in _SELF_CONTAINED:
+                    report.diagnostics.extend(known[1])
+                    kept[(kind, entry_id)] = known
+                    continue
+                self.report = Report()  # what this entry's checks find, kept for its next unchanged run
                 self._lifecycle(kind, entry_id, document)
                 getattr(self, f"_{kind}")(entry_id, document)
+                report.diagnostics.extend(self.report.diagnostics)
+                if document.digest:
+                    kept[(kind, entry_id)] = (made_from, self.report.diagnostics)
+                self.report = report
+        _CHECKED.found = kept
         self._prerequisite_cycles()
 
     def _error(self, document: SourceDocument, path: JsonPath, message: str) -> None:

@@ -1,0 +1,126 @@
+"""Regenerations in one process (`csbp serve`) redo only what an edit can change.
+
+Each shortcut is checked against the full work it stands for: a patched model against the
+links an edit may change, kept fingerprints against fingerprints worked out afresh, a known
+docs-tree listing against a stray file planted behind its back, remembered cross-check
+findings against warnings that must come back every time. test_cache.py checks that every
+regenerated tree equals a cold build; these tests check that the shortcuts are taken where
+they may be, and not where they may not.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+SESSION = """
+import hashlib, json, os, sys, time
+from pathlib import Path
+from csbp import pipeline
+from csbp.config import HandbookPaths
+from csbp.diagnostics import Report
+from csbp.pagecache import Fingerprints
+from csbp.pipeline import Progress, collection_paused, generate, validate
+
+root = Path(sys.argv[1])
+paths = HandbookPaths.at(root)
+an_hour_ago = time.time() - 3600
+for path in root.rglob("*"):  # old enough for file stats and folder listings to be trusted
+    os.utime(path, (an_hour_ago, an_hour_ago))
+facts = []
+
+
+def regenerate(note):
+    report = Report()
+    with collection_paused():
+        corpus = validate(paths, report, Progress(quiet=True))
+        assert corpus is not None and not report.errors, [d.format(root) for d in report.errors]
+        generated = generate(paths, corpus, report, Progress(quiet=True), save=False)
+    # Every entry page's fingerprint as this run took it over or worked it out, against one
+    # worked out afresh from the same model and sources.
+    kept = pipeline._ENTRY_PRINTS[str(paths.docs_dir)].entries
+    digests = {(k, i): doc.digest for k, docs in corpus.documents.items() for i, doc in docs.items()}
+    fresh = Fingerprints(generated.handbook, digests, hashlib.sha256(paths.vocabularies.read_bytes()).hexdigest())
+    stale = [e.id for e in generated.handbook.entries() if kept[(e.kind, e.id)][0] != fresh.entry(e)]
+    facts.append({
+        "note": note,
+        "handbook": generated.handbook,
+        "warnings": sorted(d.message for d in report.warnings),
+        "stale_fingerprints": stale,
+        "written": generated.stats.written,
+        "removed": generated.stats.removed,
+    })
+
+
+def replace(relative, old, new):
+    path = root / relative
+    text = path.read_text()
+    assert old in text, (relative, old)
+    path.write_text(text.replace(old, new, 1))
+
+
+regenerate("first")
+replace("practices/staff-vetting.yaml", "Check the identity", "Check the identity, references")
+regenerate("summary")
+replace("practices/staff-vetting.yaml", "related: [perimeter-patrols]", "related: [vehicle-barriers]")
+regenerate("link")
+replace("practices/vehicle-barriers.yaml", "title: Vehicle barriers", "title: Anti-ram barriers")
+regenerate("title")
+(paths.docs_dir / "practices" / "planted.md").write_text("# Planted")
+(paths.docs_dir / "planted-folder").mkdir()
+(paths.docs_dir / "planted-folder" / "page.md").write_text("# Planted")
+regenerate("planted")
+
+result = []
+for before, after in zip(facts, facts[1:]):
+    same = [e.id for e in after["handbook"].entries() if e is next(
+        (b for b in before["handbook"].entries() if (b.kind, b.id) == (e.kind, e.id)), None)]
+    result.append({k: v for k, v in after.items() if k != "handbook"} | {"same_objects": len(same)})
+print(json.dumps({"first_warnings": facts[0]["warnings"], "first_stale": facts[0]["stale_fingerprints"],
+                  "entries": len(facts[0]["handbook"].entries()), "steps": result}))
+"""
+
+
+def run_session(handbook: Path, tmp_path: Path) -> dict:
+    overdue = handbook / "practices" / "perimeter-patrols.yaml"
+    text = overdue.read_text()
+    assert "last_reviewed: " in text
+    start = text.index("last_reviewed: ")
+    overdue.write_text(text[:start] + "last_reviewed: 2001-01-01" + text[text.index("\n", start) :])
+    environment = {**os.environ, "CSBP_CACHE_KEY_DIR": str(tmp_path / "key")}
+    result = subprocess.run(
+        [sys.executable, "-c", SESSION, str(handbook)], capture_output=True, text=True, env=environment, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_kept_shortcuts_give_what_the_full_work_would(handbook, tmp_path):
+    session = run_session(handbook, tmp_path)
+    steps = {step["note"]: step for step in session["steps"]}
+    entries = session["entries"]
+
+    # A summary edit changes no link: the model is the last one, patched; a link edit builds it anew.
+    assert steps["summary"]["same_objects"] == entries
+    assert steps["link"]["same_objects"] == 0
+    assert steps["title"]["same_objects"] == entries
+
+    # Fingerprints taken over from the last run equal fingerprints worked out afresh, after every edit.
+    assert session["first_stale"] == []
+    for step in steps.values():
+        assert step["stale_fingerprints"] == [], step["note"]
+
+    # The overdue review is warned about at every regeneration, not only when its file is checked.
+    overdue = [w for w in session["first_warnings"] if "review overdue" in w]
+    assert overdue
+    for step in steps.values():
+        assert [w for w in step["warnings"] if "review overdue" in w] == overdue, step["note"]
+
+    # Files planted in the docs tree behind the generator's back are found and removed, though
+    # this process knows what it left there.
+    assert sorted(steps["planted"]["removed"]) == ["planted-folder/page.md", "practices/planted.md"]
+    assert not (handbook / "build" / "docs" / "planted-folder").exists()
+    assert "practices/staff-vetting.md" in steps["summary"]["written"]

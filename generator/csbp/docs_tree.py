@@ -101,8 +101,9 @@ def write_docs(tree: DocsTree, docs_dir: Path) -> WriteStats:
     for relative in existing:
         folders.add(relative.rpartition("/")[0])
     todo: list[tuple[str, str, str | bytes, bool]] = []  # (src, path, content, exists)
+    prefix = os.path.join(root, "")  # joined by hand: thousands of pages
     for src, content in sorted(tree.pages.items()):
-        name = os.path.join(root, src)
+        name = prefix + src
         known = _WRITTEN.get(name)
         if known is not None and known[0] is content:
             stats.unchanged += 1  # the very text this process wrote there (see `write_if_changed`)

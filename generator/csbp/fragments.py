@@ -30,6 +30,9 @@ from markupsafe import Markup
 from csbp.model import Entry
 from csbp.pagecache import Fingerprints, PageCache, PartKey
 
+# The rows one `reuse_each` (or `reuse`) put in a page: their keys and texts, in order.
+Block = tuple[list[PartKey], list[str]]
+
 
 class Rows:
     """The rows of one render of a docs tree: taken from the pages' previous texts or rendered."""
@@ -38,7 +41,7 @@ class Rows:
         self.cache = cache
         self.setting = f"{cache[0].base}:{directory_urls}" if cache is not None else ""
         self.previous: dict[str, dict[PartKey, str]] = {}  # by page: rows of its previous text
-        self.emitted: dict[str, list[tuple[PartKey, str]]] = {}  # by page: rows this render put in it
+        self.emitted: dict[str, list[Block]] = {}  # by page: the blocks of rows this render put in it
 
     def row(self, page: str, macro: Macro, template: str | None, entry: Entry, args: tuple[Hashable, ...]) -> str:
         return self.rows(page, macro, template, [(entry, args)])[0]
@@ -46,31 +49,44 @@ class Rows:
     def rows(
         self, page: str, macro: Macro, template: str | None, calls: list[tuple[Entry, tuple[Hashable, ...]]]
     ) -> list[str]:
-        """`row` for each (entry, args) of a listing, looked up in one loop (thousands per page)."""
+        """`row` for each (entry, args) of a listing (thousands per page). When the page's block
+        at this place last listed as many rows, only the rows whose key changed are looked up:
+        an edit changes one row of a long listing."""
         if self.cache is None:
             return [macro(entry, *args) for entry, args in calls]
+        fingerprints, pages = self.cache
+        name = f"{template}:{macro.name}"
+        idents = fingerprints.idents([entry for entry, _args in calls])
+        keys: list[PartKey] = [(name, ident, args) for ident, (_entry, args) in zip(idents, calls, strict=True)]
+        blocks = self.emitted.setdefault(page, [])
+        before = pages.block(page, len(blocks), self.setting)
+        if before is not None and len(before[0]) == len(keys):
+            made = list(before[1])
+            if before[0] != keys:
+                for index, (old, new) in enumerate(zip(before[0], keys, strict=True)):
+                    if old != new:
+                        made[index] = self._row(page, macro, new, calls[index])
+        else:
+            made = [self._row(page, macro, key, call) for key, call in zip(keys, calls, strict=True)]
+        blocks.append((keys, made))
+        return made
+
+    def _row(self, page: str, macro: Macro, key: PartKey, call: tuple[Entry, tuple[Hashable, ...]]) -> str:
+        """One row: from the page's previous text if a row of that key stands there, else rendered."""
         previous = self.previous.get(page)
         if previous is None:
-            previous = self.previous[page] = self.cache[1].previous_parts(page, self.setting)
-        ident, name = self.cache[0].ident, f"{template}:{macro.name}"
-        emitted = self.emitted.setdefault(page, [])
-        made: list[str] = []
-        for entry, args in calls:
-            key: PartKey = (name, ident(entry), args)
-            row = previous.get(key)
-            if row is None:
-                row = macro(entry, *args)
-            emitted.append((key, row))
-            made.append(row)
-        return made
+            previous = self.previous[page] = self.cache[1].previous_parts(page, self.setting) if self.cache else {}
+        row = previous.get(key)
+        return row if row is not None else macro(call[0], *call[1])
 
     def page_done(self, page: str, text: str) -> None:
         """Record the rows of a page just rendered into `text`, for its next rendering."""
         self.previous.pop(page, None)
-        emitted = self.emitted.pop(page, None)
-        if not emitted or self.cache is None:
+        blocks = self.emitted.pop(page, None)
+        if not blocks or self.cache is None:
             return
-        self.cache[1].put_rows(page, text, self.setting, dict(emitted))
+        rows = {key: row for keys, made in blocks for key, row in zip(keys, made, strict=True)}
+        self.cache[1].put_rows(page, text, self.setting, rows, blocks)
 
 
 @pass_context

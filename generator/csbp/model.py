@@ -89,6 +89,9 @@ class Entry:
     source: Path
     aliases: tuple[str, ...] = ()
     history: tuple[HistoryItem, ...] = ()
+    # Its kind, id, title and history in one line: what What's new shows of it, made once per
+    # file content, so that page's fingerprint does not go through every history item each time.
+    history_line: str = ""
     replaced_by: Entry | None = None
     replaces: list[Entry] = field(default_factory=list)
 
@@ -341,6 +344,10 @@ class _Made:
 
 _MADE = _Made("")
 
+# The handbook's indexes (cached properties) that depend only on the practices' titles and facet
+# terms, and on which entries there are: taken over by a patched handbook while those stay put.
+_INDEXES = ("practices_by_title", "_facet_index", "_cell_index")
+
 # At most this many edited entries are patched into the last handbook (`ModelBuilder._patched`):
 # the edits of a `csbp serve` session; more, and the handbook is built anew.
 _PATCH_AT_MOST = 16
@@ -355,19 +362,20 @@ _LINK_FIELDS = {
 }
 
 
-def _link_signature(kind: str, data: Mapping[str, Any]) -> str:
-    return repr([data.get("tlp"), data.get("replaced_by"), *(data.get(name) for name in _LINK_FIELDS[kind])])
+def _same_links(kind: str, before: Mapping[str, Any], after: Mapping[str, Any]) -> bool:
+    """Whether two versions of an entry's source make the same links (and marking)."""
+    return all(before.get(name) == after.get(name) for name in ("tlp", "replaced_by", *_LINK_FIELDS[kind]))
 
 
 @dataclass
 class _LastBuild:
     """The last handbook this process built for the same vocabularies, with what it was built
-    from: each entry's file content and link signature, and the warnings the building gave."""
+    from: each entry's file content and parsed data, and the warnings the building gave."""
 
     audience: str
     today: dt.date
     made_from: dict[tuple[str, str], str]
-    signatures: dict[tuple[str, str], str]
+    data: dict[tuple[str, str], Any]
     handbook: Handbook
     warnings: list[Diagnostic]
 
@@ -487,6 +495,12 @@ class ModelBuilder:
         )
 
     def common(self, kind: str, entry_id: str, data: Mapping[str, Any], source: Path) -> dict[str, Any]:
+        fields = self._common(kind, entry_id, data, source)
+        if fields["history"]:
+            fields["history_line"] = repr((kind, entry_id, fields["title"], fields["history"]))
+        return fields
+
+    def _common(self, kind: str, entry_id: str, data: Mapping[str, Any], source: Path) -> dict[str, Any]:
         return {
             "kind": kind,
             "id": entry_id,
@@ -521,11 +535,7 @@ class ModelBuilder:
                     for kind, docs in self.corpus.documents.items()
                     for eid, doc in docs.items()
                 },
-                {
-                    (kind, eid): _link_signature(kind, doc.data)
-                    for kind, docs in self.corpus.documents.items()
-                    for eid, doc in docs.items()
-                },
+                {(kind, eid): doc.data for kind, docs in self.corpus.documents.items() for eid, doc in docs.items()},
                 handbook,
                 self.report.diagnostics[first_diagnostic:],
             )
@@ -555,21 +565,25 @@ class ModelBuilder:
                 if not doc.digest:
                     return None
                 if last.made_from.get((kind, eid)) != f"{doc.path}:{doc.digest}":
-                    if len(changed) >= _PATCH_AT_MOST or _link_signature(kind, doc.data) != last.signatures.get(
-                        (kind, eid)
-                    ):
+                    before = last.data.get((kind, eid))
+                    if len(changed) >= _PATCH_AT_MOST or before is None or not _same_links(kind, before, doc.data):
                         return None
                     changed.append((kind, eid, doc))
-        if 2 * len(changed) > len(last.signatures):
+        if 2 * len(changed) > len(last.data):
             return None  # most of it changed (or this is another handbook with the same ids)
-        if {(kind, eid) for kind, docs in documents.items() for eid in docs} != set(last.signatures):
+        if {(kind, eid) for kind, docs in documents.items() for eid in docs} != last.data.keys():
             return None  # an entry added, removed or renamed
+        same_order = True  # no practice's title or facet terms changed: the listings' indexes hold
         for kind, eid, doc in changed:
             last.made_from[(kind, eid)] = f"{doc.path}:{doc.digest}"
+            last.data[(kind, eid)] = doc.data
             if doc.data["tlp"] not in self.allowed:
                 continue  # left out of this audience, as it was (its marking is part of the signature)
             entry = kept[kind][eid]
-            entry.__dict__.update(self._own_fields(kind, eid, doc))
+            own = self._own_fields(kind, eid, doc)
+            if isinstance(entry, Practice):
+                same_order &= (own["title"], own["facet_keys"]) == (entry.title, entry.facet_keys)
+            entry.__dict__.update(own)
             if isinstance(entry, Module):
                 quiet, self.report = self.report, Report()  # its warnings are among those replayed below
                 entry.questions = self._questions(entry, doc.data["quiz"]["questions"], previous.practices, set())
@@ -588,6 +602,10 @@ class ModelBuilder:
             previous.paths,
             excluded=[],
         )
+        if same_order:
+            for name in _INDEXES:
+                if name in previous.__dict__:
+                    handbook.__dict__[name] = previous.__dict__[name]
         made_from = {pid: last.made_from[("practice", pid)] for pid in previous.practices}
         _attach_keywords(handbook, self.made.keywords, made_from)
         self.made.finish()

@@ -28,6 +28,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import time
 import typing
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -55,12 +56,25 @@ def code_stamp() -> str:
     return _sha(VERSION, *(path.read_bytes().hex() for path in sorted(package.rglob("*.py"))))
 
 
+# The templates' stat stamps at the last reading, and their stamp then.
+_TEMPLATES: list[Any] = [None, ""]
+_RACY_NS = 2_000_000_000  # a template written this recently is read again next time
+
+
 def templates_stamp() -> str:
-    """The templates, read on every run: `csbp serve` picks up a template edited meanwhile."""
+    """The templates, looked at on every run: `csbp serve` picks up a template edited meanwhile.
+    They are read again only when a file's stat moved, as Jinja reloads a template it compiled."""
     files = sorted(path for path in TEMPLATE_DIR.rglob("*") if path.is_file())
-    return _sha(
+    stats = [(path, path.stat()) for path in files]
+    stamps = [(str(path), status.st_mtime_ns, status.st_size, status.st_ino) for path, status in stats]
+    if stamps == _TEMPLATES[0]:
+        return _TEMPLATES[1]
+    stamp = _sha(
         *(f"{path.relative_to(TEMPLATE_DIR)}:{hashlib.sha256(path.read_bytes()).hexdigest()}" for path in files)
     )
+    settled = all(status.st_mtime_ns < time.time_ns() - _RACY_NS for _path, status in stats)
+    _TEMPLATES[:] = [stamps if settled else None, stamp]
+    return stamp
 
 
 def linked_entries(entry: Entry) -> list[tuple[str, list[Entry]]]:
@@ -206,13 +220,16 @@ class Fingerprints:
         return key
 
     def listing(self, name: str, entries: Iterable[Entry]) -> str:
-        idents = self._idents  # every entry's, since `everything`: looked up inline, not by call
+        return _sha(self.base, "listing", name, *self.idents(entries))
+
+    def idents(self, entries: Iterable[Entry]) -> list[str]:
+        """`ident` of each entry; every entry's is known since `everything`, so looked up inline."""
+        known = self._idents
         entries = entries if isinstance(entries, (list, tuple)) else list(entries)
         try:
-            parts = [idents[id(e)] for e in entries]
+            return [known[id(e)] for e in entries]
         except KeyError:
-            parts = [self.ident(e) for e in entries]
-        return _sha(self.base, "listing", name, *parts)
+            return [self.ident(e) for e in entries]
 
     def shown(self, name: str, values: Any) -> str:
         """For a page that shows only these values of the entries (counts, titles, dates: plain
@@ -246,6 +263,9 @@ class PageCache:
         # rows by key). Offsets into the text are worked out only when the parts are saved, so a
         # regeneration of `csbp serve` neither searches nor hashes its listings' texts.
         self.live_rows: dict[str, tuple[str, str, dict[PartKey, str]]] = {}
+        # By page, the blocks of rows (fragments.Block) of its last rendering and their setting:
+        # valid whatever became of the text, a row being made from its key alone.
+        self.blocks: dict[str, tuple[str, list[tuple[list[PartKey], list[str]]]]] = {}
         self.saved_parts: dict[str, Any] = {}  # by page, as read from disk: checked when first asked for
         self.parts_file: Path | None = None  # not read yet; None when read or when there is none
         self.parts_dirty = False
@@ -302,9 +322,24 @@ class PageCache:
             return {}
         return {key: text[start:end] for key, (start, end) in record[2].items() if 0 <= start <= end <= len(text)}
 
-    def put_rows(self, src: str, text: str, setting: str, rows: dict[PartKey, str]) -> None:
+    def block(self, src: str, index: int, setting: str) -> tuple[list[PartKey], list[str]] | None:
+        """The keys and rows of the page's `index`-th block at its last rendering, under `setting`."""
+        known = self.blocks.get(src)
+        if known is None or known[0] != setting or index >= len(known[1]):
+            return None
+        return known[1][index]
+
+    def put_rows(
+        self,
+        src: str,
+        text: str,
+        setting: str,
+        rows: dict[PartKey, str],
+        blocks: list[tuple[list[PartKey], list[str]]],
+    ) -> None:
         """Record the rows of a page just rendered into `text` (which `put` then keeps in memory)."""
         self.live_rows[src] = (text, setting, rows)
+        self.blocks[src] = (setting, blocks)
         self.parts.pop(src, None)
         self.parts_dirty = True
 
@@ -338,6 +373,8 @@ class PageCache:
         for src in set(self.live_rows) - self.used:
             del self.live_rows[src]
             self.parts_dirty = True
+        for src in set(self.blocks) - self.used:
+            del self.blocks[src]
         for src in set(self.saved_parts) - self.used:
             del self.saved_parts[src]
         self.used = set()

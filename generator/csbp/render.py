@@ -29,10 +29,10 @@ from csbp import cachefile, markup
 from csbp.config import TEMPLATE_DIR
 from csbp.diagnostics import Report
 from csbp.exports import ExportPieces, ExportPlan, shown_from_links
-from csbp.fragments import Rows, reuse, reuse_each
+from csbp.fragments import Block, Rows, reuse, reuse_each
 from csbp.markup import Rendering, markdown_block, markdown_inline, md_text, page_markdown, plain
 from csbp.model import AUDIENCE_MARKING, FACETS, Entry, Handbook, Module, Term
-from csbp.pagecache import Fingerprints, PageCache, PartKey, code_stamp
+from csbp.pagecache import Fingerprints, PageCache, code_stamp
 from csbp.parallel import fork_map
 from csbp.searchindex import compact_front_matter, compact_search
 
@@ -380,7 +380,7 @@ class Renderer:
             pieces = self.exports.plan.work(job)
         return pieces, renderings
 
-    def _render_job(self, job: _PageJob) -> tuple[str, list[tuple[PartKey, str]], list[Rendering]]:
+    def _render_job(self, job: _PageJob) -> tuple[str, list[Block], list[Rendering]]:
         with markup.CACHE.journal() as renderings:
             text = self.env.get_template(job.template).render(
                 page_src=job.src,
@@ -641,10 +641,7 @@ def _counts_key(hb: Handbook, vocabulary: str) -> Callable[[Fingerprints], str]:
 
 def _history_key(hb: Handbook) -> Callable[[Fingerprints], str]:
     """What's new: each entry's kind, id, title and history."""
-    return lambda fingerprints: fingerprints.shown(
-        "history",
-        [(e.kind, e.id, e.title, [(h.date, h.change, h.note) for h in e.history]) for e in hb.entries() if e.history],
-    )
+    return lambda fingerprints: fingerprints.shown("history", "\n".join(e.history_line for e in hb.entries()))
 
 
 def _split_title(text: str, fallback: str) -> tuple[str, str]:

@@ -433,10 +433,9 @@ class PageCache:
             def current(src: str, digest: Any) -> bool:  # parts of the page as it now stands
                 return src in self.memory and self._digest(src) == digest
 
-            for src, (text, setting, rows) in list(self.live_rows.items()):
-                if src in self.memory and self.memory[src][1] is text:
+            for src, (text, setting, rows) in self.live_rows.items():  # kept: the next edit reads them
+                if src not in self.parts and src in self.memory and self.memory[src][1] is text:
                     self.parts[src] = (self._digest(src), setting, _offsets(text, rows))
-            self.live_rows = {}
             parts = {
                 src: [digest, setting, [[*key[:2], list(key[2]), *offsets] for key, offsets in rows.items()]]
                 for src, (digest, setting, rows) in self.parts.items()

@@ -297,8 +297,13 @@ def make_environment() -> Environment:
 
 @functools.cache
 def shared_environment() -> Environment:
-    """One environment per process: templates compile once, not on every regeneration of `csbp serve`."""
-    return make_environment()
+    """One environment per process: templates compile once, not on every regeneration of `csbp serve`.
+    All of them are loaded here, in the process that forks the render workers: the workers share
+    them instead of each loading its own, and the first edit in `csbp serve` does not wait for them."""
+    env = make_environment()
+    for name in env.list_templates():
+        env.get_template(name)
+    return env
 
 
 @dataclass(frozen=True)

@@ -280,6 +280,12 @@ STEPS = [
     lambda: (root / "practices/badge-checks.yaml").rename(root / "practices/gate-badge-checks.yaml"),
     lambda: (root / "practices/gate-badge-checks.yaml").unlink(),
     lambda: same_size_edit_keeping_mtime("content/lessons/frontage-attack.yaml", "by bollards", "by barriers"),
+    lambda: replace(  # the whole history gone: What's new drops its lines
+        "practices/perimeter-patrols.yaml",
+        "history:\\n  - {date: 2026-02-01, change: added}\\n"
+        "  - {date: 2026-03-01, change: revised, note: Patrol times drawn at random}\\n",
+        "",
+    ),
     # Edits that change links, a marking or a quiz: the model is built anew, not patched.
     lambda: replace(
         "practices/staff-vetting.yaml", "related: [perimeter-patrols]", "related: [perimeter-patrols, vehicle-barriers]"

@@ -73,6 +73,22 @@ regenerate("title")
 (paths.docs_dir / "planted-folder").mkdir()
 (paths.docs_dir / "planted-folder" / "page.md").write_text("# Planted")
 regenerate("planted")
+# A file planted in the same tick of the file system's clock as the last write in its folder
+# leaves the folder's mtime as it was (forced here): the folder is listed all the same.
+folder = paths.docs_dir / "practices"
+status = folder.stat()
+(folder / "same-tick.md").write_text("# Planted")
+os.utime(folder, ns=(status.st_atime_ns, status.st_mtime_ns))
+regenerate("same tick")
+# Another writer replaces a page the tree still holds, and deletes another (as a build for
+# another audience, or a clean-up, would): both are put back as this handbook has them.
+replaced = paths.docs_dir / "practices" / "vehicle-barriers.md"
+kept_text = replaced.read_bytes()
+replaced.with_suffix(".tmp").write_text("# Someone else's page")
+replaced.with_suffix(".tmp").replace(replaced)
+(paths.docs_dir / "glossary.md").unlink()
+regenerate("overwritten")
+facts[-1]["restored"] = replaced.read_bytes() == kept_text and (paths.docs_dir / "glossary.md").is_file()
 
 result = []
 for before, after in zip(facts, facts[1:]):
@@ -123,4 +139,7 @@ def test_kept_shortcuts_give_what_the_full_work_would(handbook, tmp_path):
     # this process knows what it left there.
     assert sorted(steps["planted"]["removed"]) == ["planted-folder/page.md", "practices/planted.md"]
     assert not (handbook / "build" / "docs" / "planted-folder").exists()
+    assert steps["same tick"]["removed"] == ["practices/same-tick.md"]
     assert "practices/staff-vetting.md" in steps["summary"]["written"]
+    assert steps["overwritten"]["restored"]
+    assert {"practices/vehicle-barriers.md", "glossary.md"} <= set(steps["overwritten"]["written"])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -31,11 +32,13 @@ class WriteStats:
 
 
 # What this process last wrote or found at each path: the content and the file's mtime and size.
-# The very text object written last time (a page reused from the page cache) is not written
-# again, nor is the file looked at: the docs tree is the generator's output, and a hand edit in
-# it lasts in `csbp serve` until the page changes (every `csbp build` starts a new process,
-# which compares each file). Other text is compared in memory while the file still has the
-# stamp; a changed page is written without reading the old file first.
+# While the file still has that stamp, the new content is compared with it in memory, and a
+# changed page is written without reading the old file first. `write_docs` skips even the stat
+# for the very text object written last time (a page reused from the page cache) while no
+# folder of the tree changed since its last write (`_known_listing`): another writer replacing
+# files there moves a folder's stamp, and then every file is checked again. A hand edit of a
+# file in place lasts in `csbp serve` until that page changes; every `csbp build` starts a new
+# process, which compares each file.
 _WRITTEN: dict[str, tuple[str | bytes, tuple[int, int]]] = {}
 
 
@@ -62,10 +65,8 @@ def write_if_changed(path: Path | str, content: str | bytes, exists: bool = True
         _remember(name, content)
         return True
     known = _WRITTEN.get(name)
-    if known is not None and known[0] is content:
-        return False  # the very text this process wrote there: a page reused from the page cache
     if known is not None and known[1] == _stamp(name):
-        if known[0] == content:
+        if known[0] is content or known[0] == content:
             return False
     else:
         try:
@@ -96,7 +97,8 @@ def write_docs(tree: DocsTree, docs_dir: Path) -> WriteStats:
     """Make `docs_dir` hold exactly the tree's pages, touching only what differs."""
     stats = WriteStats()
     root = os.fspath(docs_dir)
-    existing = _remove_strays(tree, docs_dir, stats)
+    known = _known_listing(root)
+    existing = _remove_strays(tree, docs_dir, stats, known)
     folders = {""}  # folders known to exist: the docs dir's own and those listed or made
     for relative in existing:
         folders.add(relative.rpartition("/")[0])
@@ -104,9 +106,9 @@ def write_docs(tree: DocsTree, docs_dir: Path) -> WriteStats:
     prefix = os.path.join(root, "")  # joined by hand: thousands of pages
     for src, content in sorted(tree.pages.items()):
         name = prefix + src
-        known = _WRITTEN.get(name)
-        if known is not None and known[0] is content:
-            stats.unchanged += 1  # the very text this process wrote there (see `write_if_changed`)
+        written = _WRITTEN.get(name) if known is not None else None
+        if written is not None and written[0] is content:
+            stats.unchanged += 1  # the very text this process wrote there, in a tree no one else changed
             continue
         exists = src in existing
         if not exists:
@@ -141,7 +143,7 @@ def _write_all(todo: list[tuple[str, str | bytes, bool]]) -> list[bool]:
 # What this process last left in each docs tree: its files, and the stamp of each of its folders
 # then. While no folder's stamp moved, no file was added, removed or renamed in the tree, so the
 # files are known without listing every folder again (`csbp serve` writes after every edit).
-_LISTINGS: dict[str, tuple[frozenset[str], dict[str, tuple[int, int] | None]]] = {}
+_LISTINGS: dict[str, tuple[frozenset[str], dict[str, tuple[int, int] | None], int]] = {}
 
 
 def _folder_stamp(path: str) -> tuple[int, int] | None:
@@ -161,24 +163,53 @@ def _remember_listing(root: str, files: Iterable[str], folders: Iterable[str]) -
         while folder not in every:
             every.add(folder)
             folder = folder.rpartition("/")[0]
-    _LISTINGS[root] = (frozenset(files), {folder: _folder_stamp(os.path.join(root, folder)) for folder in every})
+    stamps = {folder: _folder_stamp(os.path.join(root, folder)) for folder in every}
+    _LISTINGS[root] = (frozenset(files), stamps, time.time_ns())
 
 
 def _known_listing(root: str) -> frozenset[str] | None:
-    """The files this process last left in the tree at `root`, if no folder of it changed since."""
+    """The files this process last left in the tree at `root`, if no folder of it changed since.
+
+    A folder this process wrote in just before recording its stamp may have changed again within
+    the same tick of the file system's clock, leaving the stamp as it was: such a folder is
+    listed and compared with what was left there."""
     known = _LISTINGS.pop(root, None)
     if known is None:
         return None
-    files, stamps = known
+    files, stamps, recorded = known
+    racy: list[str] = []
     for folder, stamp in stamps.items():
         if stamp is None or _folder_stamp(os.path.join(root, folder)) != stamp:
             return None
+        if stamp[0] >= recorded - _RACY_NS:
+            racy.append(folder)
+    if racy and not _folders_hold(root, racy, files, stamps.keys()):
+        return None
     return files
 
 
-def _remove_strays(tree: DocsTree, docs_dir: Path, stats: WriteStats) -> set[str]:
-    """Delete files and emptied folders the tree does not hold; the files left, relative."""
-    known = _known_listing(os.fspath(docs_dir))
+_RACY_NS = 1_000_000_000
+
+
+def _folders_hold(root: str, folders: list[str], files: frozenset[str], every: Iterable[str]) -> bool:
+    """Whether each of `folders` holds exactly the files and subfolders this process left there."""
+    expected: dict[str, set[str]] = {folder: set() for folder in folders}
+    for path in [*files, *(folder for folder in every if folder)]:
+        parent, _slash, name = path.rpartition("/")
+        if parent in expected:
+            expected[parent].add(name)
+    for folder, names in expected.items():
+        try:
+            if set(os.listdir(os.path.join(root, folder))) != names:
+                return False
+        except OSError:
+            return False
+    return True
+
+
+def _remove_strays(tree: DocsTree, docs_dir: Path, stats: WriteStats, known: frozenset[str] | None) -> set[str]:
+    """Delete files and emptied folders the tree does not hold; the files left, relative. With
+    `known` (the files this process left there, no folder changed since), without a walk."""
     if known is not None:
         return _remove_known_strays(tree, docs_dir, known, stats)
     existing: set[str] = set()

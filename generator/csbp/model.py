@@ -496,8 +496,8 @@ class ModelBuilder:
 
     def common(self, kind: str, entry_id: str, data: Mapping[str, Any], source: Path) -> dict[str, Any]:
         fields = self._common(kind, entry_id, data, source)
-        if fields["history"]:
-            fields["history_line"] = repr((kind, entry_id, fields["title"], fields["history"]))
+        # Set even when empty: a patched entry takes over only the fields given (`_patched`).
+        fields["history_line"] = repr((kind, entry_id, fields["title"], fields["history"])) if fields["history"] else ""
         return fields
 
     def _common(self, kind: str, entry_id: str, data: Mapping[str, Any], source: Path) -> dict[str, Any]:

@@ -22,6 +22,16 @@ KIND_DIRS = {
 }
 KIND_URL = {"practice": "practices", "lesson": "lessons", "module": "modules", "path": "paths"}
 
+# A file or folder changed less than this before it was looked at may change again within the
+# same tick of the file system's clock, leaving its mtime as it was (git's "racy clean"
+# problem): its stat is not trusted, it is read or listed again next time.
+RACY_NS = 2_000_000_000
+
+
+def settled(mtime_ns: int) -> bool:
+    """Whether a stat with this mtime may be trusted to show the next change."""
+    return mtime_ns < time.time_ns() - RACY_NS
+
 
 @dataclass(frozen=True)
 class HandbookPaths:
@@ -86,7 +96,6 @@ class HandbookPaths:
 # The last listing of each entry folder, by the folder's stamp: `csbp serve` asks after every
 # edit, and while no file was added, removed or renamed the folder's mtime stays put.
 _LISTINGS: dict[Path, tuple[tuple[int, int, int], list[Path], list[Path]]] = {}
-_RACY_NS = 2_000_000_000  # a folder changed this recently is listed again (a later change may share its mtime)
 
 
 def _entry_folder(folder: Path) -> tuple[list[Path], list[Path]]:
@@ -110,7 +119,7 @@ def _entry_folder(folder: Path) -> tuple[list[Path], list[Path]]:
             elif not item.name.startswith(".") and item.is_file():
                 strays.append(item.name)
     found = [folder / name for name in sorted(entries)], [folder / name for name in sorted(strays)]
-    if status.st_mtime_ns < time.time_ns() - _RACY_NS:
+    if settled(status.st_mtime_ns):
         _LISTINGS[folder] = (stamp, *found)
     else:
         _LISTINGS.pop(folder, None)

@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from csbp.config import HandbookPaths
+from csbp.config import RACY_NS, HandbookPaths
 from csbp.render import DocsTree, NavItem
 
 
@@ -181,14 +181,11 @@ def _known_listing(root: str) -> frozenset[str] | None:
     for folder, stamp in stamps.items():
         if stamp is None or _folder_stamp(os.path.join(root, folder)) != stamp:
             return None
-        if stamp[0] >= recorded - _RACY_NS:
+        if stamp[0] >= recorded - RACY_NS:
             racy.append(folder)
     if racy and not _folders_hold(root, racy, files, stamps.keys()):
         return None
     return files
-
-
-_RACY_NS = 1_000_000_000
 
 
 def _folders_hold(root: str, folders: list[str], files: frozenset[str], every: Iterable[str]) -> bool:

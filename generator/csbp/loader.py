@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import time
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any
 import yaml
 
 from csbp import cachefile
+from csbp.config import settled
 from csbp.diagnostics import Diagnostic, Position, Report
 from csbp.parallel import fork_map
 
@@ -70,6 +70,11 @@ class SourceDocument:
     digest: str = ""
     positions_pending: bool = False  # positions are worked out when first needed
     text: str | None = field(default=None, repr=False)  # the parsed text; None: read the file again
+
+    @property
+    def made_from(self) -> str:
+        """The file and the digest of its content: what later stages key what they made of it by."""
+        return f"{self.path}:{self.digest}"
 
     def position_of(self, json_path: JsonPath, prefer_key: bool = False) -> Position:
         """Where the value at `json_path` (or its nearest ancestor) is written."""
@@ -280,7 +285,7 @@ class SourceCache:
     def remember_stat(self, path: Path, status: os.stat_result, digest: str) -> None:
         """Trust the stat next time, unless the file was modified too recently to tell a later
         write in the same clock tick from this one (git's "racy clean" problem): then it is read again."""
-        if status.st_mtime_ns < time.time_ns() - _RACY_NS:
+        if settled(status.st_mtime_ns):
             self.stats[str(path)] = (_file_stamp(status), digest)
         else:
             self.stats.pop(str(path), None)
@@ -337,7 +342,6 @@ class SourceCache:
 
 
 _FileStamp = tuple[int, int, int, int, int]
-_RACY_NS = 2_000_000_000  # a file modified less than 2 s before it was read is read again next time
 
 
 def _file_stamp(status: os.stat_result) -> _FileStamp:

@@ -471,7 +471,7 @@ class ModelBuilder:
         make = {"practice": self._practice, "lesson": self._lesson, "module": self._module, "path": self._path}[kind]
         if not self.made.stamp or not document.digest:
             return make(entry_id, document.data, document.path)
-        made_from = self.made_from[(kind, entry_id)] = f"{document.path}:{document.digest}"
+        made_from = self.made_from[(kind, entry_id)] = document.made_from
         known = self.made.fields.get((kind, entry_id))
         if known is None or known[0] != made_from:
             known = self.made.fields[(kind, entry_id)] = (made_from, make(entry_id, document.data, document.path))
@@ -531,7 +531,7 @@ class ModelBuilder:
                 self.audience,
                 self.today,
                 {
-                    (kind, eid): f"{doc.path}:{doc.digest}"
+                    (kind, eid): doc.made_from
                     for kind, docs in self.corpus.documents.items()
                     for eid, doc in docs.items()
                 },
@@ -564,7 +564,7 @@ class ModelBuilder:
             for eid, doc in docs.items():
                 if not doc.digest:
                     return None
-                if last.made_from.get((kind, eid)) != f"{doc.path}:{doc.digest}":
+                if last.made_from.get((kind, eid)) != doc.made_from:
                     before = last.data.get((kind, eid))
                     if len(changed) >= _PATCH_AT_MOST or before is None or not _same_links(kind, before, doc.data):
                         return None
@@ -575,7 +575,7 @@ class ModelBuilder:
             return None  # an entry added, removed or renamed
         same_order = True  # no practice's title or facet terms changed: the listings' indexes hold
         for kind, eid, doc in changed:
-            last.made_from[(kind, eid)] = f"{doc.path}:{doc.digest}"
+            last.made_from[(kind, eid)] = doc.made_from
             last.data[(kind, eid)] = doc.data
             if doc.data["tlp"] not in self.allowed:
                 continue  # left out of this audience, as it was (its marking is part of the signature)

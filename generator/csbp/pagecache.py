@@ -28,14 +28,13 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
-import time
 import typing
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from csbp import cachefile
-from csbp.config import TEMPLATE_DIR
+from csbp.config import TEMPLATE_DIR, settled
 from csbp.model import Entry, Handbook, LessonPoint, PathStep, Question
 from csbp.searchindex import compact_search
 
@@ -58,7 +57,6 @@ def code_stamp() -> str:
 
 # The templates' stat stamps at the last reading, and their stamp then.
 _TEMPLATES: list[Any] = [None, ""]
-_RACY_NS = 2_000_000_000  # a template written this recently is read again next time
 
 
 def templates_stamp() -> str:
@@ -72,8 +70,8 @@ def templates_stamp() -> str:
     stamp = _sha(
         *(f"{path.relative_to(TEMPLATE_DIR)}:{hashlib.sha256(path.read_bytes()).hexdigest()}" for path in files)
     )
-    settled = all(status.st_mtime_ns < time.time_ns() - _RACY_NS for _path, status in stats)
-    _TEMPLATES[:] = [stamps if settled else None, stamp]
+    trusted = all(settled(status.st_mtime_ns) for _path, status in stats)
+    _TEMPLATES[:] = [stamps if trusted else None, stamp]
     return stamp
 
 

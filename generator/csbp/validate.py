@@ -541,7 +541,7 @@ class CrossChecker:
         report = self.report
         for kind in KINDS:
             for entry_id, document in sorted(self.corpus.documents[kind].items()):
-                made_from = f"{document.path}:{document.digest}"
+                made_from = document.made_from
                 known = _CHECKED.found.get((kind, entry_id))
                 if known is not None and known[0] == made_from and kind in _SELF_CONTAINED:
                     report.diagnostics.extend(known[1])

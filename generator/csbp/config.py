@@ -7,6 +7,7 @@ import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 SCHEMA_DIR = PACKAGE_DIR / "schemas"
@@ -31,6 +32,29 @@ RACY_NS = 2_000_000_000
 def settled(mtime_ns: int) -> bool:
     """Whether a stat with this mtime may be trusted to show the next change."""
     return mtime_ns < time.time_ns() - RACY_NS
+
+
+class FileStamp(NamedTuple):
+    """What changes when a file or folder is written, replaced or moved (a folder: when an entry
+    in it is added, removed or renamed): size, times, inode and device."""
+
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+    ino: int
+    dev: int
+
+    @classmethod
+    def of(cls, status: os.stat_result) -> FileStamp:
+        return cls(status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino, status.st_dev)
+
+
+def stamp_at(path: str | Path) -> FileStamp | None:
+    """The stamp of what is at `path`; None if nothing is."""
+    try:
+        return FileStamp.of(os.stat(path))
+    except OSError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -95,7 +119,7 @@ class HandbookPaths:
 
 # The last listing of each entry folder, by the folder's stamp: `csbp serve` asks after every
 # edit, and while no file was added, removed or renamed the folder's mtime stays put.
-_LISTINGS: dict[Path, tuple[tuple[int, int, int], list[Path], list[Path]]] = {}
+_LISTINGS: dict[Path, tuple[FileStamp, list[Path], list[Path]]] = {}
 
 
 def _entry_folder(folder: Path) -> tuple[list[Path], list[Path]]:
@@ -106,7 +130,7 @@ def _entry_folder(folder: Path) -> tuple[list[Path], list[Path]]:
         return [], []
     if not stat.S_ISDIR(status.st_mode):
         return [], []
-    stamp = (status.st_mtime_ns, status.st_ctime_ns, status.st_ino)
+    stamp = FileStamp.of(status)
     known = _LISTINGS.get(folder)
     if known is not None and known[0] == stamp:
         return list(known[1]), list(known[2])

@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from csbp.config import RACY_NS, HandbookPaths
+from csbp.config import RACY_NS, FileStamp, HandbookPaths, stamp_at
 from csbp.render import DocsTree, NavItem
 
 
@@ -39,15 +39,7 @@ class WriteStats:
 # files there moves a folder's stamp, and then every file is checked again. A hand edit of a
 # file in place lasts in `csbp serve` until that page changes; every `csbp build` starts a new
 # process, which compares each file.
-_WRITTEN: dict[str, tuple[str | bytes, tuple[int, int]]] = {}
-
-
-def _stamp(path: Path | str) -> tuple[int, int] | None:
-    try:
-        status = os.stat(path)
-    except OSError:
-        return None
-    return status.st_mtime_ns, status.st_size
+_WRITTEN: dict[str, tuple[str | bytes, FileStamp]] = {}
 
 
 def write_if_changed(path: Path | str, content: str | bytes, exists: bool = True) -> bool:
@@ -65,7 +57,7 @@ def write_if_changed(path: Path | str, content: str | bytes, exists: bool = True
         _remember(name, content)
         return True
     known = _WRITTEN.get(name)
-    if known is not None and known[1] == _stamp(name):
+    if known is not None and known[1] == stamp_at(name):
         if known[0] is content or known[0] == content:
             return False
     else:
@@ -86,7 +78,7 @@ def write_if_changed(path: Path | str, content: str | bytes, exists: bool = True
 
 
 def _remember(name: str, content: str | bytes) -> None:
-    stamp = _stamp(name)
+    stamp = stamp_at(name)
     if stamp is not None:
         _WRITTEN[name] = (content, stamp)
     else:
@@ -143,16 +135,7 @@ def _write_all(todo: list[tuple[str, str | bytes, bool]]) -> list[bool]:
 # What this process last left in each docs tree: its files, and the stamp of each of its folders
 # then. While no folder's stamp moved, no file was added, removed or renamed in the tree, so the
 # files are known without listing every folder again (`csbp serve` writes after every edit).
-_LISTINGS: dict[str, tuple[frozenset[str], dict[str, tuple[int, int] | None], int]] = {}
-
-
-def _folder_stamp(path: str) -> tuple[int, int] | None:
-    """A folder's mtime and inode: an entry created, removed or renamed in it moves the mtime."""
-    try:
-        status = os.stat(path)
-    except OSError:
-        return None
-    return status.st_mtime_ns, status.st_ino
+_LISTINGS: dict[str, tuple[frozenset[str], dict[str, FileStamp | None], int]] = {}
 
 
 def _remember_listing(root: str, files: Iterable[str], folders: Iterable[str]) -> None:
@@ -163,7 +146,7 @@ def _remember_listing(root: str, files: Iterable[str], folders: Iterable[str]) -
         while folder not in every:
             every.add(folder)
             folder = folder.rpartition("/")[0]
-    stamps = {folder: _folder_stamp(os.path.join(root, folder)) for folder in every}
+    stamps = {folder: stamp_at(os.path.join(root, folder)) for folder in every}
     _LISTINGS[root] = (frozenset(files), stamps, time.time_ns())
 
 
@@ -179,9 +162,9 @@ def _known_listing(root: str) -> frozenset[str] | None:
     files, stamps, recorded = known
     racy: list[str] = []
     for folder, stamp in stamps.items():
-        if stamp is None or _folder_stamp(os.path.join(root, folder)) != stamp:
+        if stamp is None or stamp_at(os.path.join(root, folder)) != stamp:
             return None
-        if stamp[0] >= recorded - RACY_NS:
+        if stamp.mtime_ns >= recorded - RACY_NS:
             racy.append(folder)
     if racy and not _folders_hold(root, racy, files, stamps.keys()):
         return None
@@ -266,7 +249,7 @@ def escape_pattern(name: str) -> str:
 
 
 # The last reading of each config chain: the files read with their stats, and what was found.
-_INHERITED: dict[tuple[Path, str], tuple[list[tuple[Path, tuple[int, int] | None]], list[str] | None]] = {}
+_INHERITED: dict[tuple[Path, str], tuple[list[tuple[Path, FileStamp | None]], list[str] | None]] = {}
 
 
 def inherited_lines(config: Path, key: str) -> list[str] | None:
@@ -274,20 +257,20 @@ def inherited_lines(config: Path, key: str) -> list[str] | None:
     inherits, followed through INHERIT; None when the chain cannot be read plainly (custom tags).
     Read again only when a file of the chain changed (`csbp serve` asks after every edit)."""
     known = _INHERITED.get((config, key))
-    if known is not None and all(_stamp(path) == stamp for path, stamp in known[0]):
+    if known is not None and all(stamp_at(path) == stamp for path, stamp in known[0]):
         return known[1]
-    read: list[tuple[Path, tuple[int, int] | None]] = []
+    read: list[tuple[Path, FileStamp | None]] = []
     found = _inherited_lines(config, key, read)
     _INHERITED[(config, key)] = (read, found)
     return found
 
 
-def _inherited_lines(config: Path, key: str, read: list[tuple[Path, tuple[int, int] | None]]) -> list[str] | None:
+def _inherited_lines(config: Path, key: str, read: list[tuple[Path, FileStamp | None]]) -> list[str] | None:
     seen: set[Path] = set()
     current = config
     while current not in seen:
         seen.add(current)
-        read.append((current, _stamp(current)))
+        read.append((current, stamp_at(current)))
         try:
             data = yaml.safe_load(current.read_text("utf-8"))
         except (OSError, yaml.YAMLError, UnicodeDecodeError):

@@ -28,10 +28,7 @@ from jinja2.runtime import Context, Macro
 from markupsafe import Markup
 
 from csbp.model import Entry
-from csbp.pagecache import Fingerprints, PageCache, PartKey
-
-# The rows one `reuse_each` (or `reuse`) put in a page: their keys and texts, in order.
-Block = tuple[list[PartKey], list[str]]
+from csbp.pagecache import Block, Fingerprints, PageCache, PartKey
 
 
 class Rows:
@@ -85,8 +82,7 @@ class Rows:
         blocks = self.emitted.pop(page, None)
         if not blocks or self.cache is None:
             return
-        rows = {key: row for keys, made in blocks for key, row in zip(keys, made, strict=True)}
-        self.cache[1].put_rows(page, text, self.setting, rows, blocks)
+        self.cache[1].put_rows(page, text, self.setting, blocks)
 
 
 @pass_context

@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from csbp import cachefile
-from csbp.config import settled
+from csbp.config import FileStamp, settled
 from csbp.diagnostics import Diagnostic, Position, Report
 from csbp.parallel import fork_map
 
@@ -257,12 +257,12 @@ class SourceCache:
         self.used: set[str] = set()
         self.dirty = True  # saved only when something new was read: a quiet rebuild writes nothing
         self.saved_keys: set[str] = set()  # the files the cache file on disk holds
-        self.stats: dict[str, tuple[_FileStamp, str]] = {}  # in memory only: the digest of a file as last read
+        self.stats: dict[str, tuple[FileStamp, str]] = {}  # in memory only: the digest of a file as last read
 
     def digest_by_stat(self, path: Path, status: os.stat_result) -> str | None:
         """The digest of the file as this process last read it, if its stat shows no change since."""
         known = self.stats.get(str(path))
-        return known[1] if known is not None and known[0] == _file_stamp(status) else None
+        return known[1] if known is not None and known[0] == FileStamp.of(status) else None
 
     def unchanged(self, path: Path) -> SourceDocument | None:
         """The file as this process last read and parsed it, if its stat shows no change since:
@@ -277,7 +277,7 @@ class SourceCache:
         except OSError:
             return None
         hit = self.parsed.get(key)
-        if known[0] != _file_stamp(status) or hit is None or hit[0] != known[1]:
+        if known[0] != FileStamp.of(status) or hit is None or hit[0] != known[1]:
             return None
         self.used.add(key)
         return SourceDocument(path=path, data=hit[1], digest=known[1], positions_pending=True)
@@ -286,7 +286,7 @@ class SourceCache:
         """Trust the stat next time, unless the file was modified too recently to tell a later
         write in the same clock tick from this one (git's "racy clean" problem): then it is read again."""
         if settled(status.st_mtime_ns):
-            self.stats[str(path)] = (_file_stamp(status), digest)
+            self.stats[str(path)] = (FileStamp.of(status), digest)
         else:
             self.stats.pop(str(path), None)
 
@@ -339,14 +339,6 @@ class SourceCache:
             for digest, stamp, warnings in [self.valid[key]]
         }
         cachefile.write(path, _SOURCE_STAMP, {"parsed": parsed, "valid": valid})
-
-
-_FileStamp = tuple[int, int, int, int, int]
-
-
-def _file_stamp(status: os.stat_result) -> _FileStamp:
-    """What changes when a file is written, replaced or moved: size, times, inode and device."""
-    return status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino, status.st_dev
 
 
 def _is_digest(value: Any) -> bool:
@@ -402,7 +394,7 @@ def load_yaml_files(paths: list[Path], report: Report, cache: SourceCache | None
 
 def _load_in_worker(
     cache: SourceCache | None, path: Path
-) -> tuple[SourceDocument | None, list[Diagnostic], bool, tuple[_FileStamp, str] | None]:
+) -> tuple[SourceDocument | None, list[Diagnostic], bool, tuple[FileStamp, str] | None]:
     """One file parsed as `load_yaml` does, for `load_yaml_files`: the document without its text (positions,
     when a later stage needs them, are read from the file again), what it reported, whether it was parsed,
     and the stat the next load may trust (`SourceCache.remember_stat`)."""

@@ -279,6 +279,16 @@ class Handbook:
     def entries(self) -> list[Entry]:
         return [*self.practices.values(), *self.lessons.values(), *self.modules.values(), *self.paths.values()]
 
+    def of_kind(self, kind: str) -> Mapping[str, Entry]:
+        """The entries of one kind, by id."""
+        by_kind: dict[str, Mapping[str, Entry]] = {
+            "practice": self.practices,
+            "lesson": self.lessons,
+            "module": self.modules,
+            "path": self.paths,
+        }
+        return by_kind[kind]
+
     def practices_with(self, vocabulary: str, term_id: str) -> list[Practice]:
         """The practices carrying a term, by title (as listings show them)."""
         return list(self._facet_index.get((vocabulary, term_id), ()))
@@ -443,7 +453,6 @@ class ModelBuilder:
         self.today = today
         self.report = report
         self.made = _made_for(corpus.vocabularies_digest)
-        self.made_from: dict[tuple[str, str], str] = {}  # by (kind, id): the file content the entry was made from
         self.terms: dict[str, dict[str, Term]] = self.made.terms or {
             vid: {
                 tid: Term(
@@ -469,14 +478,26 @@ class ModelBuilder:
         """An entry's own fields: made once per file content (and vocabularies) and kept, so
         `csbp serve` makes only the edited file's again."""
         make = {"practice": self._practice, "lesson": self._lesson, "module": self._module, "path": self._path}[kind]
-        if not self.made.stamp or not document.digest:
+        made_from = self._made_from(kind, entry_id)
+        if made_from is None:
             return make(entry_id, document.data, document.path)
-        made_from = self.made_from[(kind, entry_id)] = document.made_from
         known = self.made.fields.get((kind, entry_id))
         if known is None or known[0] != made_from:
             known = self.made.fields[(kind, entry_id)] = (made_from, make(entry_id, document.data, document.path))
         self.made.used.add((kind, entry_id))
         return known[1]
+
+    def _made_from(self, kind: str, entry_id: str) -> str | None:
+        """The file content what is made of an entry is kept under; None when nothing is kept
+        (unknown vocabularies, or a document without a digest)."""
+        document = self.corpus.documents[kind].get(entry_id)
+        return document.made_from if self.made.stamp and document is not None and document.digest else None
+
+    def _keywords(self, handbook: Handbook) -> None:
+        """`_attach_keywords`, keeping them per practice file content while the vocabularies stay."""
+        made_from = {pid: self._made_from("practice", pid) for pid in handbook.practices}
+        kept = {pid: source for pid, source in made_from.items() if source is not None}
+        _attach_keywords(handbook, self.made.keywords if self.made.stamp else None, kept)
 
     def term(self, vocabulary: str, term_id: str) -> Term:
         return self.terms[vocabulary][term_id]
@@ -553,12 +574,6 @@ class ModelBuilder:
             return None
         documents = self.corpus.documents
         previous = last.handbook
-        kept: dict[str, Mapping[str, Entry]] = {
-            "practice": previous.practices,
-            "lesson": previous.lessons,
-            "module": previous.modules,
-            "path": previous.paths,
-        }
         changed: list[tuple[str, str, SourceDocument]] = []
         for kind, docs in documents.items():
             for eid, doc in docs.items():
@@ -579,15 +594,13 @@ class ModelBuilder:
             last.data[(kind, eid)] = doc.data
             if doc.data["tlp"] not in self.allowed:
                 continue  # left out of this audience, as it was (its marking is part of the signature)
-            entry = kept[kind][eid]
+            entry = previous.of_kind(kind)[eid]
             own = self._own_fields(kind, eid, doc)
             if isinstance(entry, Practice):
                 same_order &= (own["title"], own["facet_keys"]) == (entry.title, entry.facet_keys)
             entry.__dict__.update(own)
-            if isinstance(entry, Module):
-                quiet, self.report = self.report, Report()  # its warnings are among those replayed below
+            if isinstance(entry, Module):  # its questions' links, and warnings about them, are as they were
                 entry.questions = self._questions(entry, doc.data["quiz"]["questions"], previous.practices, set())
-                self.report = quiet
         self.made.used.update(last.made_from)
         self.report.diagnostics.extend(last.warnings)
         handbook = Handbook(
@@ -606,8 +619,7 @@ class ModelBuilder:
             for name in _INDEXES:
                 if name in previous.__dict__:
                     handbook.__dict__[name] = previous.__dict__[name]
-        made_from = {pid: last.made_from[("practice", pid)] for pid in previous.practices}
-        _attach_keywords(handbook, self.made.keywords, made_from)
+        self._keywords(handbook)
         self.made.finish()
         last.handbook = handbook
         return handbook
@@ -712,13 +724,7 @@ class ModelBuilder:
             paths,
             excluded=[],
         )
-        if self.made.stamp:
-            made_from = {
-                pid: self.made_from[("practice", pid)] for pid in practices if ("practice", pid) in self.made_from
-            }
-            _attach_keywords(handbook, self.made.keywords, made_from)
-        else:
-            _attach_keywords(handbook)
+        self._keywords(handbook)
         self.made.finish()
         return handbook
 
@@ -802,7 +808,7 @@ class ModelBuilder:
     ) -> list[Question]:
         """The module's questions, linked to this run's practices; their own fields are made once
         per module file content, as the entries' are."""
-        made_from = self.made_from.get(("module", module.id))
+        made_from = self._made_from("module", module.id)
         own = self.made.questions.get(made_from) if made_from is not None else None
         if own is None:
             own = [self._question_fields(q) for q in questions]

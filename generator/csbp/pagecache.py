@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from csbp import cachefile
-from csbp.config import TEMPLATE_DIR, settled
+from csbp.config import TEMPLATE_DIR, FileStamp, settled
 from csbp.model import Entry, Handbook, LessonPoint, PathStep, Question
 from csbp.searchindex import compact_search
 
@@ -64,7 +64,7 @@ def templates_stamp() -> str:
     They are read again only when a file's stat moved, as Jinja reloads a template it compiled."""
     files = sorted(path for path in TEMPLATE_DIR.rglob("*") if path.is_file())
     stats = [(path, path.stat()) for path in files]
-    stamps = [(str(path), status.st_mtime_ns, status.st_size, status.st_ino) for path, status in stats]
+    stamps = [(str(path), FileStamp.of(status)) for path, status in stats]
     if stamps == _TEMPLATES[0]:
         return _TEMPLATES[1]
     stamp = _sha(
@@ -172,17 +172,11 @@ class Fingerprints:
             if previous.digests.get(key) != self.digests.get(key)
         }
         stale = set(changed)
-        by_kind: dict[str, Mapping[str, Entry]] = {
-            "practice": self.handbook.practices,
-            "lesson": self.handbook.lessons,
-            "module": self.handbook.modules,
-            "path": self.handbook.paths,
-        }
-        for key in changed:
-            before = previous.entries.get(key)
+        for kind, eid in changed:
+            before = previous.entries.get((kind, eid))
             if before is not None:
                 stale.update(before[1])
-            entry = by_kind.get(key[0], {}).get(key[1])
+            entry = self.handbook.of_kind(kind).get(eid)
             if entry is not None:
                 stale.update(_neighbour_keys(entry))
         return stale
@@ -239,6 +233,8 @@ class Fingerprints:
 # where it stands in the page's text.
 PartKey = tuple[str, str, tuple[Any, ...]]
 Parts = dict[PartKey, tuple[int, int]]
+# The rows one `reuse_each` (or `reuse`) put in a page: their keys and texts, in order.
+Block = tuple[list[PartKey], list[str]]
 
 
 class PageCache:
@@ -257,13 +253,11 @@ class PageCache:
         self.used: set[str] = set()
         self.dirty = True
         self.parts: dict[str, tuple[str, str, Parts]] = {}  # by page: (sha256 of its text, setting, parts)
-        # By page, the rows this process rendered into its text in `memory`: (that text, setting,
-        # rows by key). Offsets into the text are worked out only when the parts are saved, so a
+        # By page, the rows this process last rendered into it: (its text, setting, the blocks of
+        # rows). A row is made from its key alone, so they hold whatever became
+        # of the text; offsets into the text are worked out only when the parts are saved, so a
         # regeneration of `csbp serve` neither searches nor hashes its listings' texts.
-        self.live_rows: dict[str, tuple[str, str, dict[PartKey, str]]] = {}
-        # By page, the blocks of rows (fragments.Block) of its last rendering and their setting:
-        # valid whatever became of the text, a row being made from its key alone.
-        self.blocks: dict[str, tuple[str, list[tuple[list[PartKey], list[str]]]]] = {}
+        self.live: dict[str, tuple[str, str, list[Block]]] = {}
         self.saved_parts: dict[str, Any] = {}  # by page, as read from disk: checked when first asked for
         self.parts_file: Path | None = None  # not read yet; None when read or when there is none
         self.parts_dirty = False
@@ -299,13 +293,12 @@ class PageCache:
         self.dirty = True
 
     def previous_parts(self, src: str, setting: str) -> dict[PartKey, str]:
-        """The recorded parts of the page's previous text (from memory or the docs tree), by key;
-        empty unless that text is the one the parts were recorded in, under the same `setting`."""
-        live = self.live_rows.get(src)
-        if live is not None:
-            if live[1] == setting and src in self.memory and self.memory[src][1] is live[0]:
-                return live[2]
-            del self.live_rows[src]
+        """The rows of the page by key: those this process last rendered into it, else the parts
+        recorded in its previous text (from memory or the docs tree), only if that text is the
+        one they were recorded in; under the same `setting`, else none."""
+        live = self.live.get(src)
+        if live is not None and live[1] == setting:
+            return _rows_by_key(live[2])
         if self.parts_file is not None:
             self._load_parts()
         record = self.parts.get(src)
@@ -320,24 +313,22 @@ class PageCache:
             return {}
         return {key: text[start:end] for key, (start, end) in record[2].items() if 0 <= start <= end <= len(text)}
 
-    def block(self, src: str, index: int, setting: str) -> tuple[list[PartKey], list[str]] | None:
+    def block(self, src: str, index: int, setting: str) -> Block | None:
         """The keys and rows of the page's `index`-th block at its last rendering, under `setting`."""
-        known = self.blocks.get(src)
-        if known is None or known[0] != setting or index >= len(known[1]):
+        live = self.live.get(src)
+        if live is None or live[1] != setting or index >= len(live[2]):
             return None
-        return known[1][index]
+        return live[2][index]
 
     def put_rows(
         self,
         src: str,
         text: str,
         setting: str,
-        rows: dict[PartKey, str],
-        blocks: list[tuple[list[PartKey], list[str]]],
+        blocks: list[Block],
     ) -> None:
         """Record the rows of a page just rendered into `text` (which `put` then keeps in memory)."""
-        self.live_rows[src] = (text, setting, rows)
-        self.blocks[src] = (setting, blocks)
+        self.live[src] = (text, setting, blocks)
         self.parts.pop(src, None)
         self.parts_dirty = True
 
@@ -368,11 +359,9 @@ class PageCache:
         for src in set(self.parts) - self.used:
             del self.parts[src]
             self.parts_dirty = True
-        for src in set(self.live_rows) - self.used:
-            del self.live_rows[src]
+        for src in set(self.live) - self.used:
+            del self.live[src]
             self.parts_dirty = True
-        for src in set(self.blocks) - self.used:
-            del self.blocks[src]
         for src in set(self.saved_parts) - self.used:
             del self.saved_parts[src]
         self.used = set()
@@ -401,7 +390,7 @@ class PageCache:
             self._load_parts()
         for src in list(self.saved_parts):
             record = _parts_from_json(self.saved_parts.pop(src))
-            if record is not None and src not in self.live_rows:
+            if record is not None and src not in self.live:
                 self.parts[src] = record
 
     def _load_parts(self) -> None:
@@ -412,7 +401,7 @@ class PageCache:
         pages = data.get("parts") if data is not None else None
         if isinstance(pages, dict):
             self.saved_parts = {
-                src: item for src, item in pages.items() if src not in self.parts and src not in self.live_rows
+                src: item for src, item in pages.items() if src not in self.parts and src not in self.live
             }
 
     def save(self, path: Path, parts_path: Path | None = None) -> None:
@@ -431,9 +420,9 @@ class PageCache:
             def current(src: str, digest: Any) -> bool:  # parts of the page as it now stands
                 return src in self.memory and self._digest(src) == digest
 
-            for src, (text, setting, rows) in self.live_rows.items():  # kept: the next edit reads them
+            for src, (text, setting, blocks) in self.live.items():  # kept: the next edit reads them
                 if src not in self.parts and src in self.memory and self.memory[src][1] is text:
-                    self.parts[src] = (self._digest(src), setting, _offsets(text, rows))
+                    self.parts[src] = (self._digest(src), setting, _offsets(text, _rows_by_key(blocks)))
             parts = {
                 src: [digest, setting, [[*key[:2], list(key[2]), *offsets] for key, offsets in rows.items()]]
                 for src, (digest, setting, rows) in self.parts.items()
@@ -443,6 +432,10 @@ class PageCache:
                 if src not in parts and isinstance(item, list) and item and current(src, item[0]):
                     parts[src] = item
             cachefile.write(parts_path, VERSION, {"parts": dict(sorted(parts.items()))})
+
+
+def _rows_by_key(blocks: list[Block]) -> dict[PartKey, str]:
+    return {key: row for keys, rows in blocks for key, row in zip(keys, rows, strict=True)}
 
 
 def _offsets(text: str, rows: dict[PartKey, str]) -> Parts:

@@ -29,10 +29,10 @@ from csbp import cachefile, markup
 from csbp.config import TEMPLATE_DIR
 from csbp.diagnostics import Report
 from csbp.exports import ExportPieces, ExportPlan, shown_from_links
-from csbp.fragments import Block, Rows, reuse, reuse_each
+from csbp.fragments import Rows, reuse, reuse_each
 from csbp.markup import Rendering, markdown_block, markdown_inline, md_text, page_markdown, plain
 from csbp.model import AUDIENCE_MARKING, FACETS, Entry, Handbook, Module, Term
-from csbp.pagecache import Fingerprints, PageCache, code_stamp
+from csbp.pagecache import Block, Fingerprints, PageCache, code_stamp
 from csbp.parallel import fork_map
 from csbp.searchindex import compact_front_matter, compact_search
 

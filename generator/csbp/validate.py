@@ -538,22 +538,18 @@ class CrossChecker:
         if _CHECKED.ids != ids or _CHECKED.today != self.today:
             _CHECKED.start(ids, self.today)
         kept: dict[tuple[str, str], tuple[str, list[Diagnostic]]] = {}
-        report = self.report
         for kind in KINDS:
             for entry_id, document in sorted(self.corpus.documents[kind].items()):
-                made_from = document.made_from
                 known = _CHECKED.found.get((kind, entry_id))
-                if known is not None and known[0] == made_from and kind in _SELF_CONTAINED:
-                    report.diagnostics.extend(known[1])
+                if known is not None and known[0] == document.made_from and kind in _SELF_CONTAINED:
+                    self.report.diagnostics.extend(known[1])
                     kept[(kind, entry_id)] = known
                     continue
-                self.report = Report()  # what this entry's checks find, kept for its next unchanged run
+                first = len(self.report.diagnostics)
                 self._lifecycle(kind, entry_id, document)
                 getattr(self, f"_{kind}")(entry_id, document)
-                report.diagnostics.extend(self.report.diagnostics)
-                if document.digest:
-                    kept[(kind, entry_id)] = (made_from, self.report.diagnostics)
-                self.report = report
+                if document.digest:  # what this entry's checks found, kept for its next unchanged run
+                    kept[(kind, entry_id)] = (document.made_from, self.report.diagnostics[first:])
         _CHECKED.found = kept
         self._prerequisite_cycles()
 

@@ -351,3 +351,100 @@ def test_a_practice_deleted_between_two_builds_leaves_every_listing(handbook, tm
     assert "practices/index.md" in written
     assert tree_bytes(handbook) == cold_tree(handbook, tmp_path)
     assert not any(b"Badge checks" in content for content in tree_bytes(handbook).values())
+
+
+SYNTH_SESSION = """
+import os, shutil, sys, time
+from pathlib import Path
+import yaml
+from csbp.config import HandbookPaths
+from csbp.diagnostics import Report
+from csbp.pipeline import Progress, collection_paused, generate, upkeep, validate
+
+root, out = Path(sys.argv[1]), Path(sys.argv[2])
+paths = HandbookPaths.at(root)
+an_hour_ago = time.time() - 3600
+for path in root.rglob("*.yaml"):  # old enough for the loader to trust their stat
+    os.utime(path, (an_hour_ago, an_hour_ago))
+
+
+def edit(relative, change):
+    path = root / relative
+    data = yaml.safe_load(path.read_text())
+    change(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+
+
+def files(folder):
+    return sorted(p.relative_to(root).as_posix() for p in (root / folder).glob("*.yaml"))
+
+
+practices = files("practices")
+by_review = sorted(practices, key=lambda p: yaml.safe_load((root / p).read_text())["last_reviewed"])
+oldest, newest, middle = by_review[0], by_review[-1], by_review[len(by_review) // 2]
+module = files("content/modules")[0]
+
+
+def reviewed_now(data):  # into the home page's recently reviewed entries; the newest date of all
+    data["last_reviewed"] = "2026-11-20"
+    data["history"] = [*data.get("history", []), {"date": "2026-11-20", "change": "revised", "note": "Checked"}]
+
+
+def reviewed_long_ago(data):  # out of them again; the newest date goes back
+    data["last_reviewed"] = "2023-01-05"
+    data["history"] = [item for item in data["history"] if item["date"] != "2026-11-20"]
+
+
+STEPS = [
+    lambda: edit(middle, lambda d: d.update(summary=d["summary"] + " Record every exception.")),
+    lambda: edit(oldest, reviewed_now),
+    lambda: edit(middle, lambda d: d.update(summary=d["summary"] + " Check it again.")),
+    lambda: edit(oldest, reviewed_long_ago),
+    lambda: edit(newest, lambda d: d.update(summary=d["summary"] + " Keep the log.")),
+    lambda: edit(newest, lambda d: d.update(last_reviewed="2023-01-06")),
+    lambda: edit(module, lambda d: d["quiz"]["questions"][0].update(prompt="Which step comes first, and why?")),
+    lambda: edit(middle, lambda d: d.update(title="Aaa first by title")),
+    lambda: edit(middle, lambda d: d.update(summary=d["summary"] + " Ask the owner.")),
+]
+
+for number, step in enumerate([lambda: None, *STEPS]):
+    step()
+    report = Report()
+    with collection_paused():
+        corpus = validate(paths, report, Progress(quiet=True))
+        assert corpus is not None and not report.errors, [d.format(root) for d in report.errors]
+        generate(paths, corpus, report, Progress(quiet=True), save=False)
+    if number % 4 == 3:
+        upkeep(paths)
+    shutil.copytree(root, out / f"step-{number}", ignore=shutil.ignore_patterns("build"))
+    shutil.copytree(root / "build" / "docs", out / f"step-{number}-docs")
+print(number)
+"""
+
+
+def test_a_serve_session_on_a_larger_handbook_equals_cold_builds(tmp_path, monkeypatch):
+    """With more entries than the home page lists, the results `csbp serve` takes over from the
+    last regeneration (recently reviewed entries, What's new, the newest content date of the
+    exports, the listings by kind and by term) are worked out from the edited entries only:
+    an entry reviewed into and out of the recent list, the newest date moving forward and back,
+    a quiz edit, a retitled practice. After each, the tree equals a cold build."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import synth
+
+    root = tmp_path / "handbook"
+    synth.write_handbook(40, root)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1795564800")  # 2026-11-25, for the session and the cold builds
+    out = tmp_path / "session"
+    environment = {**os.environ, "CSBP_CACHE_KEY_DIR": str(tmp_path / "key")}
+    result = subprocess.run(
+        [sys.executable, "-c", SYNTH_SESSION, str(root), str(out)],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    steps = int(result.stdout.strip().splitlines()[-1])
+    assert steps == 9
+    for number in range(steps + 1):
+        assert docs_bytes(out / f"step-{number}-docs") == cold_tree(out / f"step-{number}", tmp_path), number

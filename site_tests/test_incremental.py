@@ -63,8 +63,12 @@ def replace(relative, old, new):
 
 
 regenerate("first")
+page, folder = paths.docs_dir / "practices" / "staff-vetting.md", paths.docs_dir / "practices"
+before = (page.stat().st_ino, page.read_bytes(), folder.stat().st_mtime_ns)
 replace("practices/staff-vetting.yaml", "Check the identity", "Check the identity, references")
 regenerate("summary")
+after = (page.stat().st_ino, page.read_bytes(), folder.stat().st_mtime_ns)
+facts[-1]["in_place"] = after[0] == before[0] and after[1] != before[1] and after[2] == before[2]
 replace("practices/staff-vetting.yaml", "related: [perimeter-patrols]", "related: [vehicle-barriers]")
 regenerate("link")
 replace("practices/vehicle-barriers.yaml", "title: Vehicle barriers", "title: Anti-ram barriers")
@@ -141,5 +145,7 @@ def test_kept_shortcuts_give_what_the_full_work_would(handbook, tmp_path):
     assert not (handbook / "build" / "docs" / "planted-folder").exists()
     assert steps["same tick"]["removed"] == ["practices/same-tick.md"]
     assert "practices/staff-vetting.md" in steps["summary"]["written"]
+    # A changed page is overwritten where it is: its inode and its folder stay as they were.
+    assert steps["summary"]["in_place"]
     assert steps["overwritten"]["restored"]
     assert {"practices/vehicle-barriers.md", "glossary.md"} <= set(steps["overwritten"]["written"])

@@ -20,6 +20,8 @@ warm-equals-cold tests in site_tests/test_cache.py are the guard.
 
 from __future__ import annotations
 
+import itertools
+import operator
 from collections.abc import Hashable, Iterable
 from typing import Any
 
@@ -41,40 +43,45 @@ class Rows:
         self.emitted: dict[str, list[Block]] = {}  # by page: the blocks of rows this render put in it
 
     def row(self, page: str, macro: Macro, template: str | None, entry: Entry, args: tuple[Hashable, ...]) -> str:
-        return self.rows(page, macro, template, [(entry, args)])[0]
+        return self.rows(page, macro, template, [entry], [args])[0]
 
     def rows(
-        self, page: str, macro: Macro, template: str | None, calls: list[tuple[Entry, tuple[Hashable, ...]]]
+        self,
+        page: str,
+        macro: Macro,
+        template: str | None,
+        entries: list[Entry],
+        args: list[tuple[Hashable, ...]] | None = None,
     ) -> list[str]:
-        """`row` for each (entry, args) of a listing (thousands per page). When the page's block
-        at this place last listed as many rows, only the rows whose key changed are looked up:
-        an edit changes one row of a long listing."""
+        """`row` for each entry of a listing (thousands per page), with its further arguments
+        (`args`, one tuple per entry; none: no arguments). When the page's block at this place
+        last listed as many rows, only the rows whose key changed are looked up: an edit changes
+        one row of a long listing. Keys are built and compared without a Python loop per row."""
+        calls = args if args is not None else itertools.repeat(())
         if self.cache is None:
-            return [macro(entry, *args) for entry, args in calls]
+            return [macro(entry, *extra) for entry, extra in zip(entries, calls, strict=False)]
         fingerprints, pages = self.cache
         name = f"{template}:{macro.name}"
-        idents = fingerprints.idents([entry for entry, _args in calls])
-        keys: list[PartKey] = [(name, ident, args) for ident, (_entry, args) in zip(idents, calls, strict=True)]
+        keys: list[PartKey] = list(zip(itertools.repeat(name), fingerprints.idents(entries), calls, strict=False))
         blocks = self.emitted.setdefault(page, [])
         before = pages.block(page, len(blocks), self.setting)
         if before is not None and len(before[0]) == len(keys):
             made = list(before[1])
             if before[0] != keys:
-                for index, (old, new) in enumerate(zip(before[0], keys, strict=True)):
-                    if old != new:
-                        made[index] = self._row(page, macro, new, calls[index])
+                for index in itertools.compress(itertools.count(), map(operator.ne, before[0], keys)):
+                    made[index] = self._row(page, macro, keys[index], entries[index])
         else:
-            made = [self._row(page, macro, key, call) for key, call in zip(keys, calls, strict=True)]
+            made = [self._row(page, macro, key, entry) for key, entry in zip(keys, entries, strict=True)]
         blocks.append((keys, made))
         return made
 
-    def _row(self, page: str, macro: Macro, key: PartKey, call: tuple[Entry, tuple[Hashable, ...]]) -> str:
+    def _row(self, page: str, macro: Macro, key: PartKey, entry: Entry) -> str:
         """One row: from the page's previous text if a row of that key stands there, else rendered."""
         previous = self.previous.get(page)
         if previous is None:
             previous = self.previous[page] = self.cache[1].previous_parts(page, self.setting) if self.cache else {}
         row = previous.get(key)
-        return row if row is not None else macro(call[0], *call[1])
+        return row if row is not None else macro(entry, *key[2])
 
     def page_done(self, page: str, text: str) -> None:
         """Record the rows of a page just rendered into `text`, for its next rendering."""
@@ -96,10 +103,17 @@ def reuse(context: Context, macro: Macro, entry: Entry, *args: Hashable) -> Mark
 
 @pass_context
 def reuse_each(context: Context, macro: Macro, items: Iterable[Entry | tuple[Any, ...]]) -> Markup:
-    """`reuse(macro, entry, *args)` for each item (an entry, or a tuple of an entry and the
-    macro's further arguments), one per line: a long listing without a template loop."""
+    """`reuse(macro, entry, *args)` for each item (entries, or tuples of an entry and the macro's
+    further arguments: one or the other for the whole list), one per line: a long listing
+    without a template loop."""
     rows: Rows | None = context.get("rows")
-    calls = [(item[0], tuple(item[1:])) if isinstance(item, tuple) else (item, ()) for item in items]
+    items = items if isinstance(items, list) else list(items)
+    if items and isinstance(items[0], tuple):
+        entries = [item[0] for item in items]
+        args: list[tuple[Hashable, ...]] | None = [tuple(item[1:]) for item in items]
+    else:
+        entries, args = items, None  # type: ignore[assignment]
     if rows is None:
-        return Markup("\n".join(macro(entry, *args) for entry, args in calls))
-    return Markup("\n".join(rows.rows(context["page_src"], macro, context.name, calls)))
+        calls = args if args is not None else itertools.repeat(())
+        return Markup("\n".join(macro(entry, *extra) for entry, extra in zip(entries, calls, strict=False)))
+    return Markup("\n".join(rows.rows(context["page_src"], macro, context.name, entries, args)))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -74,7 +75,18 @@ class SourceDocument:
     @property
     def made_from(self) -> str:
         """The file and the digest of its content: what later stages key what they made of it by."""
-        return f"{self.path}:{self.digest}"
+        made_from = self.__dict__.get("_made_from")
+        if made_from is None or made_from[0] != self.digest:
+            made_from = self.__dict__["_made_from"] = (self.digest, f"{self.path}:{self.digest}")
+        return made_from[1]
+
+    @property
+    def entry_id(self) -> str:
+        """The entry's id: its file name without `.yaml` (asked for every file at every load)."""
+        entry_id = self.__dict__.get("_entry_id")
+        if entry_id is None or entry_id[0] is not self.path:
+            entry_id = self.__dict__["_entry_id"] = (self.path, self.path.stem)
+        return entry_id[1]
 
     def position_of(self, json_path: JsonPath, prefer_key: bool = False) -> Position:
         """Where the value at `json_path` (or its nearest ancestor) is written."""
@@ -258,29 +270,41 @@ class SourceCache:
         self.dirty = True  # saved only when something new was read: a quiet rebuild writes nothing
         self.saved_keys: set[str] = set()  # the files the cache file on disk holds
         self.stats: dict[str, tuple[FileStamp, str]] = {}  # in memory only: the digest of a file as last read
+        self.documents: dict[str, SourceDocument] = {}  # in memory only: what `unchanged` last handed out
 
     def digest_by_stat(self, path: Path, status: os.stat_result) -> str | None:
         """The digest of the file as this process last read it, if its stat shows no change since."""
         known = self.stats.get(str(path))
         return known[1] if known is not None and known[0] == FileStamp.of(status) else None
 
-    def unchanged(self, path: Path) -> SourceDocument | None:
+    def unchanged(self, path: Path, changed: AbstractSet[str] | None = None) -> SourceDocument | None:
         """The file as this process last read and parsed it, if its stat shows no change since:
         `load_yaml`'s first steps for the common case of `csbp serve`, where all files but the
-        edited one are unchanged (one stat and three lookups, nothing read)."""
+        edited one are unchanged (one stat and three lookups, nothing read). With `changed`,
+        the files the operating system reported changed since the last load (`watch.py`),
+        a file not among them is taken as it was without a stat."""
         key = str(path)
         known = self.stats.get(key)
         if known is None:
             return None
-        try:
-            status = os.stat(key)
-        except OSError:
-            return None
         hit = self.parsed.get(key)
-        if known[0] != FileStamp.of(status) or hit is None or hit[0] != known[1]:
+        if changed is None or key in changed:
+            try:
+                status = os.stat(key)
+            except OSError:
+                return None
+            stamp = (status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino, status.st_dev)
+            if known[0] != stamp:  # a FileStamp is that tuple
+                return None
+        if hit is None or hit[0] != known[1]:
             return None
         self.used.add(key)
-        return SourceDocument(path=path, data=hit[1], digest=known[1], positions_pending=True)
+        document = self.documents.get(key)
+        if document is None or document.data is not hit[1] or document.digest != known[1] or document.path is not path:
+            document = self.documents[key] = SourceDocument(
+                path=path, data=hit[1], digest=known[1], positions_pending=True
+            )
+        return document  # the same object while the file is unchanged: what it worked out is kept
 
     def remember_stat(self, path: Path, status: os.stat_result, digest: str) -> None:
         """Trust the stat next time, unless the file was modified too recently to tell a later
@@ -370,13 +394,16 @@ _SOURCE_STAMP = (
 )
 
 
-def load_yaml_files(paths: list[Path], report: Report, cache: SourceCache | None = None) -> list[SourceDocument | None]:
+def load_yaml_files(
+    paths: list[Path], report: Report, cache: SourceCache | None = None, changed: AbstractSet[str] | None = None
+) -> list[SourceDocument | None]:
     """`load_yaml` for each file, on every core when most are not in `cache` (a first build).
+    `changed`: as for `SourceCache.unchanged`.
 
     Workers parse with a copy of the cache they inherit; what they parsed, and the stat they may
     trust next time, is stored here, so the cache ends as a serial load would leave it."""
-    if cache is not None and 2 * sum(str(path) in cache.parsed for path in paths) > len(paths):
-        return [cache.unchanged(path) or load_yaml(path, report, cache) for path in paths]
+    if cache is not None and (changed is not None or 2 * sum(str(path) in cache.parsed for path in paths) > len(paths)):
+        return [cache.unchanged(path, changed) or load_yaml(path, report, cache) for path in paths]
     documents: list[SourceDocument | None] = []
     for document, diagnostics, parsed, stat in fork_map(partial(_load_in_worker, cache), paths):
         report.diagnostics.extend(diagnostics)

@@ -98,9 +98,10 @@ class Entry:
     def __repr__(self) -> str:  # short: entries link each other in cycles (backlinks)
         return f"<{type(self).__name__} {self.id}>"
 
-    @property
+    @functools.cached_property
     def src(self) -> str:
-        """The page's path in the docs tree; MkDocs serves it at /<kind>/<id>/."""
+        """The page's path in the docs tree; MkDocs serves it at /<kind>/<id>/ (an entry's kind
+        and id never change)."""
         return f"{KIND_URL[self.kind]}/{self.id}.md"
 
     @property
@@ -290,12 +291,14 @@ class Handbook:
         return by_kind[kind]
 
     def practices_with(self, vocabulary: str, term_id: str) -> list[Practice]:
-        """The practices carrying a term, by title (as listings show them)."""
-        return list(self._facet_index.get((vocabulary, term_id), ()))
+        """The practices carrying a term, by title (as listings show them). The index's own list,
+        not a copy (callers must not change it): pages ask for its length thousands of times, and
+        the page cache knows a listing by the very list (`Fingerprints.listing`)."""
+        return self._facet_index.get((vocabulary, term_id)) or []
 
     def cell(self, pillar: str, dimension: str) -> list[Practice]:
-        """The practices of one pillar and dimension, by title."""
-        return list(self._cell_index.get((pillar, dimension), ()))
+        """The practices of one pillar and dimension, by title (the index's own list, not a copy)."""
+        return self._cell_index.get((pillar, dimension)) or []
 
     @functools.cached_property
     def practices_by_title(self) -> list[Practice]:

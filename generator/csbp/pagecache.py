@@ -131,6 +131,11 @@ class EntryPrints:
     base: str
     digests: Mapping[EntryKey, str]
     entries: dict[EntryKey, tuple[str, tuple[EntryKey, ...]]]  # fingerprint, the neighbours it covers
+    # Listing keys by name: the very list they were worked out from, its entries, the key.
+    listings: dict[str, tuple[list[Entry], frozenset[EntryKey], str]] = dataclasses.field(default_factory=dict)
+    # What the renderer worked out from many entries, with what tells whether it still holds
+    # (`Fingerprints.before`/`keep`).
+    memo: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 class Fingerprints:
@@ -159,18 +164,23 @@ class Fingerprints:
         self.prints = EntryPrints(self.base, digests, {})
         self._previous: dict[EntryKey, tuple[str, tuple[EntryKey, ...]]] = {}
         self._stale: set[EntryKey] = set()
+        self._changed: set[EntryKey] | None = None  # since `previous`, when it can be taken over
+        self._listings: dict[str, tuple[list[Entry], frozenset[EntryKey], str]] = {}
+        self._memo: dict[str, Any] = {}
         if previous is not None and previous.base == self.base and all(digests.values()):
             self._previous = previous.entries
-            self._stale = self._changed_around(previous)
+            self._listings = previous.listings
+            self._memo = previous.memo
+            self._changed = {
+                key
+                for key in previous.digests.keys() | self.digests.keys()
+                if previous.digests.get(key) != self.digests.get(key)
+            }
+            self._stale = self._changed_around(previous, self._changed)
 
-    def _changed_around(self, previous: EntryPrints) -> set[EntryKey]:
-        """The entries whose source changed, appeared or went since `previous`, and their
-        neighbours then and now."""
-        changed = {
-            key
-            for key in previous.digests.keys() | self.digests.keys()
-            if previous.digests.get(key) != self.digests.get(key)
-        }
+    def _changed_around(self, previous: EntryPrints, changed: set[EntryKey]) -> set[EntryKey]:
+        """The entries whose source changed, appeared or went since `previous` (`changed`), and
+        their neighbours then and now."""
         stale = set(changed)
         for kind, eid in changed:
             before = previous.entries.get((kind, eid))
@@ -203,23 +213,72 @@ class Fingerprints:
             self.prints.entries[key] = known
         return known[0]
 
+    @property
+    def changed(self) -> set[EntryKey] | None:
+        """The entries whose source changed, appeared or went since the previous run of this
+        process on the same setting; None when there is none to compare with."""
+        return self._changed
+
+    def stale(self, entry: Entry) -> bool:
+        """Whether the entry or one of its neighbours (then or now) changed since the previous run."""
+        return self._changed is None or (entry.kind, entry.id) in self._stale
+
+    def before(self, name: str) -> Any:
+        """What the previous run kept under `name` (`keep`), if it ran on the same setting; else None."""
+        return self._memo.get(name) if self._changed is not None else None
+
+    def keep(self, name: str, value: Any) -> None:
+        """Hand `value` on to the next run (`before`)."""
+        self.prints.memo[name] = value
+
     def of_kinds(self, kinds: tuple[str, ...]) -> str:
-        """Every entry of these kinds, for pages that list only them (the modules index, training tools)."""
+        """Every entry of these kinds, for pages that list only them (the modules index, training
+        tools); taken over while the model keeps the same entries of these kinds, none edited."""
         key = self._of_kinds.get(kinds)
-        if key is None:
-            entries = (e for e in self.handbook.entries() if e.kind in kinds)
-            key = self._of_kinds[kinds] = self.listing(",".join(kinds), entries)
+        if key is not None:
+            return key
+        tables = tuple(
+            self.handbook.of_kind(kind) for kind in ("practice", "lesson", "module", "path") if kind in kinds
+        )
+        name = ",".join(kinds)
+        known = self.before(f"kinds:{name}")
+        changed = self._changed or set()
+        if (
+            known is not None
+            and all(a is b for a, b in zip(known[0], tables, strict=True))
+            and not any(kind in kinds for kind, _eid in changed)
+        ):
+            key = known[1]
+        else:
+            key = self.listing(name, (entry for table in tables for entry in table.values()))
+        self.keep(f"kinds:{name}", (tables, key))
+        self._of_kinds[kinds] = key
         return key
 
     def listing(self, name: str, entries: Iterable[Entry]) -> str:
-        return _sha(self.base, "listing", name, *self.idents(entries))
+        """The key of a page or part that lists these entries. Taken over from the previous run
+        for the very list it was worked out from (the model's indexes are kept while an edit
+        changes no title, facet or link) when no entry of it changed: a term page of thousands
+        of practices is not hashed again after an edit elsewhere."""
+        if not isinstance(entries, list):
+            return _sha(self.base, "listing", name, *self.idents(entries))
+        known = self._listings.get(name)
+        changed = self._changed
+        if known is not None and known[0] is entries and changed is not None and changed.isdisjoint(known[1]):
+            self.prints.listings[name] = known
+            return known[2]
+        key = _sha(self.base, "listing", name, *self.idents(entries))
+        same = known is not None and known[0] is entries  # the same entries, one of them edited
+        members = known[1] if same and known is not None else frozenset((e.kind, e.id) for e in entries)
+        self.prints.listings[name] = (entries, members, key)
+        return key
 
     def idents(self, entries: Iterable[Entry]) -> list[str]:
         """`ident` of each entry; every entry's is known since `everything`, so looked up inline."""
         known = self._idents
         entries = entries if isinstance(entries, (list, tuple)) else list(entries)
         try:
-            return [known[id(e)] for e in entries]
+            return list(map(known.__getitem__, map(id, entries)))
         except KeyError:
             return [self.ident(e) for e in entries]
 

@@ -14,6 +14,7 @@ import os
 import sys
 import time
 from collections.abc import Iterator
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -145,11 +146,17 @@ def print_report(report: Report, paths: HandbookPaths) -> None:
 
 
 def validate(
-    paths: HandbookPaths, report: Report, progress: Progress, schemas: SchemaSet | None = None
+    paths: HandbookPaths,
+    report: Report,
+    progress: Progress,
+    schemas: SchemaSet | None = None,
+    changed: AbstractSet[str] | None = None,
 ) -> Corpus | None:
-    """Load (stage 1) and validate (stage 2); files unchanged since the last run are not parsed again."""
+    """Load (stage 1) and validate (stage 2); files unchanged since the last run are not parsed
+    again. `changed`: the source paths the operating system reported changed since the last run
+    of this process (`csbp serve`'s watcher); the other files are not even stat'ed."""
     read_caches(paths)
-    sources = load_sources(paths, report, SOURCES)
+    sources = load_sources(paths, report, SOURCES, changed)
     loaded = sum(len(docs) for docs in sources.entries.values())
     progress.step("load", f"{loaded} entry files parsed or taken from the cache")
     corpus = validate_sources(sources, report, build_date(), schemas, SOURCES)
@@ -159,11 +166,16 @@ def validate(
 
 
 def validate_or_stop(
-    paths: HandbookPaths, report: Report, progress: Progress, stopped: str, schemas: SchemaSet | None = None
+    paths: HandbookPaths,
+    report: Report,
+    progress: Progress,
+    stopped: str,
+    schemas: SchemaSet | None = None,
+    changed: AbstractSet[str] | None = None,
 ) -> Corpus | None:
     """`validate`, for commands that go on to write: on any error, print the report and what
     was left untouched (`stopped`), and return None."""
-    corpus = validate(paths, report, progress, schemas)
+    corpus = validate(paths, report, progress, schemas, changed)
     if corpus is None or report.errors:
         print_report(report, paths)
         print(f"csbp: {stopped}", file=sys.stderr)

@@ -16,7 +16,7 @@ import json
 import posixpath
 import re
 import shutil
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -407,7 +407,7 @@ class Renderer:
         )
         modules = sorted(hb.modules.values(), key=lambda m: (m.level.id if m.level else "", m.title.lower()))
         paths = sorted(hb.paths.values(), key=lambda p: p.title.lower())
-        recent = _recent(hb.entries())
+        recent = self._recent()
         self.page(
             "index.md",
             "home.md.j2",
@@ -477,7 +477,7 @@ class Renderer:
             "whats-new.md",
             "whats_new.md.j2",
             changes=_Deferred(functools.partial(changelog, hb)),
-            key=_history_key(hb),
+            key=self._history_key(),
         )
         self._exports(modules)
         for entry in hb.entries():
@@ -508,17 +508,94 @@ class Renderer:
         ]
         return DocsTree(self.pages, nav + hand_written)
 
+    # What a few pages show of every entry, worked out again after an edit only from the entries
+    # it changed (`Fingerprints.changed`) when the last run's result is at hand: `csbp serve`.
+
+    def _recent(self) -> list[Entry]:
+        """The recently reviewed entries the home page shows: the last run's, unless an edit
+        touched one of them, with the edited entries as the only other candidates."""
+        hb = self.handbook
+        if self.cache is None:
+            return _recent(hb.entries())
+        fingerprints = self.cache[0]
+        before: list[Entry] | None = fingerprints.before("recent")
+        changed = fingerprints.changed
+        if (
+            before is None
+            or changed is None
+            or any((e.kind, e.id) in changed or hb.of_kind(e.kind).get(e.id) is not e for e in before)
+        ):
+            recent = _recent(hb.entries())
+        else:
+            edited = [hb.of_kind(kind).get(eid) for kind, eid in changed]
+            recent = _recent([*before, *(e for e in edited if e is not None)])
+        fingerprints.keep("recent", recent)
+        return recent
+
+    def _history_key(self) -> Callable[[Fingerprints], str]:
+        """`_history_key`, taken over while no edited entry's history line changed."""
+        hb = self.handbook
+
+        def key(fingerprints: Fingerprints) -> str:
+            before: tuple[str, dict[tuple[str, str], str]] | None = fingerprints.before("history")
+            changed = fingerprints.changed
+            if before is not None and changed is not None:
+                lines = before[1]
+                now = {(kind, eid): hb.of_kind(kind).get(eid) for kind, eid in changed}
+                if all(lines.get(k) == (entry.history_line if entry is not None else None) for k, entry in now.items()):
+                    fingerprints.keep("history", before)
+                    return before[0]
+            entries = hb.entries()
+            made = _history_key(hb)(fingerprints), {(e.kind, e.id): e.history_line for e in entries}
+            fingerprints.keep("history", made)
+            return made[0]
+
+        return key
+
+    def _epoch(self) -> int:
+        """`Handbook.content_epoch`: the last run's, while no entry that held the newest date was
+        edited (an edit can only move it forward then)."""
+        hb = self.handbook
+        if self.cache is None:
+            return hb.content_epoch()
+        fingerprints = self.cache[0]
+        before: tuple[int, frozenset[tuple[str, str]]] | None = fingerprints.before("epoch")
+        changed = fingerprints.changed
+        if before is None or changed is None or not changed.isdisjoint(before[1]):
+            epoch = hb.content_epoch()
+            holders = frozenset((e.kind, e.id) for e in hb.entries() if _entry_epoch(e) == epoch)
+        else:
+            epoch, holders = before
+            for kind, eid in changed:
+                entry = hb.of_kind(kind).get(eid)
+                if entry is None:
+                    continue
+                own = _entry_epoch(entry)
+                if own > epoch:
+                    epoch, holders = own, frozenset({(kind, eid)})
+                elif own == epoch:
+                    holders |= {(kind, eid)}
+        fingerprints.keep("epoch", (epoch, holders))
+        return epoch
+
     def _exports(self, modules: list[Module]) -> None:
         """Quiz exports, linked from the module pages; with a cache, reused while no module changes.
         Modules to export anew are queued with the pages (`_render_queued`)."""
-        hb, epoch = self.handbook, self.handbook.content_epoch()
+        hb, epoch = self.handbook, self._epoch()
         if self.cache is None:
             self.exports = _QueuedExports(ExportPlan(hb, epoch), None)
         else:
             fingerprints, cache = self.cache
-            module_keys = {
-                m.id: fingerprints.listing("exports:" + "\n".join(shown_from_links(m)), [m]) for m in modules
-            }
+            # A module's key covers what its exports show of it and its neighbours: kept while
+            # neither it nor a neighbour changed.
+            kept: dict[str, tuple[Module, str]] = fingerprints.before("exports") or {}
+            module_keys = {}
+            for m in modules:
+                known = kept.get(m.id)
+                if known is None or known[0] is not m or fingerprints.stale(m):
+                    known = (m, fingerprints.listing("exports:" + "\n".join(shown_from_links(m)), [m]))
+                module_keys[m.id] = known[1]
+            fingerprints.keep("exports", {m.id: (m, module_keys[m.id]) for m in modules})
             key = fingerprints.listing(f"exports:{epoch}:" + ",".join(sorted(module_keys.values())), [])
             plan = ExportPlan(hb, epoch, module_keys)
             reused = {name: cache.get(f"downloads/{name}", key) for name in plan.names()}
@@ -613,7 +690,7 @@ def _entry_key(entry: Entry) -> Callable[[Fingerprints], str]:
     return lambda fingerprints: fingerprints.entry(entry)
 
 
-def _listing_key(name: str, entries: list[Entry]) -> Callable[[Fingerprints], str]:
+def _listing_key(name: str, entries: Sequence[Entry]) -> Callable[[Fingerprints], str]:
     return lambda fingerprints: fingerprints.listing(name, entries)
 
 
@@ -655,6 +732,12 @@ def _split_title(text: str, fallback: str) -> tuple[str, str]:
     if match:
         return match.group(1).strip(), text[match.end() :]
     return fallback.replace("-", " ").capitalize(), text
+
+
+def _entry_epoch(entry: Entry) -> int:
+    """The newest date of an entry (reviewed or in its history), as `content_epoch` counts it."""
+    newest = max([entry.last_reviewed, *(item.date for item in entry.history)])
+    return int(dt.datetime(newest.year, newest.month, newest.day, tzinfo=dt.UTC).timestamp())
 
 
 def _recent(entries: Iterable[Entry], limit: int = 8) -> list[Entry]:

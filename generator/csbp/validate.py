@@ -15,6 +15,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -209,6 +210,20 @@ class SchemaSet:
         self.stamp = hashlib.sha256(
             json.dumps(self.schemas, sort_keys=True).encode() + Path(__file__).read_bytes() + MARKUP_STAMP.encode()
         ).hexdigest()[:24]
+        self._compiled: dict[tuple[str, str], tuple[Draft202012Validator, FastValidator | None]] = {}
+
+    def compiled(
+        self, kind: str, vocabularies: Mapping[str, Vocabulary], digest: str
+    ) -> tuple[Draft202012Validator, FastValidator | None]:
+        """`validator` and `fast_validator` of a kind, compiled once per vocabularies file content
+        (`digest`): `csbp serve` validates the edited file after every edit."""
+        key = (kind, digest)
+        known = self._compiled.get(key)
+        if known is None or not digest:
+            if any(other != digest for _kind, other in self._compiled):
+                self._compiled.clear()  # other vocabularies: the old validators are of no more use
+            known = self._compiled[key] = (self.validator(kind, vocabularies), self.fast_validator(kind, vocabularies))
+        return known
 
     def validator(self, kind: str, vocabularies: Mapping[str, Vocabulary] | None = None) -> Draft202012Validator:
         vocabularies = vocabularies or {}
@@ -488,8 +503,17 @@ class Corpus:
         return set(self.documents[kind])
 
 
+# Entry file names found to be valid ids: asked for every file at every load.
+_GOOD_NAMES: set[Path] = set()
+
+
 def check_file_name(path: Path, report: Report) -> bool:
+    if path in _GOOD_NAMES:
+        return True
     if ID_PATTERN.match(path.stem):
+        if len(_GOOD_NAMES) > 100_000:
+            _GOOD_NAMES.clear()
+        _GOOD_NAMES.add(path)
         return True
     suggestion = re.sub(r"[^a-z0-9]+", "-", path.stem.lower()).strip("-")
     report.error(
@@ -759,8 +783,11 @@ class Sources:
     entries: dict[str, list[SourceDocument]]
 
 
-def load_sources(paths: HandbookPaths, report: Report, cache: SourceCache | None = None) -> Sources:
-    """Stage 1: parse the vocabularies and every entry file (unchanged files come from `cache`)."""
+def load_sources(
+    paths: HandbookPaths, report: Report, cache: SourceCache | None = None, changed: AbstractSet[str] | None = None
+) -> Sources:
+    """Stage 1: parse the vocabularies and every entry file (unchanged files come from `cache`;
+    with `changed`, the paths reported changed since the last load, others are not even stat'ed)."""
     vocabulary_doc = load_yaml(paths.vocabularies, report, cache) if paths.vocabularies.is_file() else None
     if vocabulary_doc is None and not paths.vocabularies.is_file():
         report.error(
@@ -780,7 +807,9 @@ def load_sources(paths: HandbookPaths, report: Report, cache: SourceCache | None
             )
         files += [(kind, path) for path in paths.entry_files(kind) if check_file_name(path, report)]
     entries: dict[str, list[SourceDocument]] = {kind: [] for kind in KINDS}
-    for (kind, _path), document in zip(files, load_yaml_files([path for _, path in files], report, cache), strict=True):
+    for (kind, _path), document in zip(
+        files, load_yaml_files([path for _, path in files], report, cache, changed), strict=True
+    ):
         if document is not None:
             entries[kind].append(document)
     return Sources(vocabulary_doc, entries)
@@ -831,13 +860,13 @@ def validate_sources(
         validator = fast = None
         for document in pending[kind]:
             if validator is None:
-                validator, fast = schemas.validator(kind, vocabularies), schemas.fast_validator(kind, vocabularies)
+                validator, fast = schemas.compiled(kind, vocabularies, vocabulary_doc.digest)
             warnings: list[tuple[JsonPath, str]] = []
             if validate_schema(schemas, validator, document, report, warnings, fast):
                 accepted.add(document.path)
                 _remember_valid(document, stamp, warnings, cache)
     documents = {  # in file order, whichever way each was accepted
-        kind: {d.path.stem: d for d in sources.entries[kind] if d.path in accepted} for kind in KINDS
+        kind: {d.entry_id: d for d in sources.entries[kind] if d.path in accepted} for kind in KINDS
     }
     markup.CACHE.live = [vocabulary_doc.data, *(d.data for kind in KINDS for d in documents[kind].values())]
     corpus = Corpus(vocabularies, vocabulary_doc.data.get("glossary", {}), documents, vocabulary_doc.digest)

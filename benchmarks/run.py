@@ -132,8 +132,10 @@ def _regenerate_after(paths: Any, source: Path, data: dict[str, Any]) -> dict[st
     report, progress = Report(), Progress(quiet=True)
     started = time.perf_counter()
     # As `csbp serve` regenerates: caches saved and garbage collected once edits pause, not in between.
+    # As `csbp serve` regenerates when its watcher reports the edited file: the other sources are
+    # taken as they were, without a stat (serve.py; when it must poll, each is stat'ed).
     with collection_paused():
-        corpus = validate(paths, report, progress)
+        corpus = validate(paths, report, progress, changed={os.path.abspath(source)})
         generated = generate(paths, corpus, report, progress, save=False)
         elapsed = time.perf_counter() - started
     assert corpus is not None and not report.errors, [d.format(paths.root) for d in report.errors]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import signal
 import subprocess
 import sys
@@ -28,6 +29,7 @@ from csbp.pipeline import (
     validate_or_stop,
 )
 from csbp.validate import SchemaSet
+from csbp.watch import Watcher
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,7 +37,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--dev-addr", default="127.0.0.1:8000", metavar="HOST:PORT", help="address to serve on (default 127.0.0.1:8000)"
     )
     parser.add_argument("--audience", choices=sorted(AUDIENCES), default="public", help="as for csbp build")
-    parser.add_argument("--poll", type=float, default=0.5, metavar="SECONDS", help="how often to look for changes")
+    parser.add_argument(
+        "--poll",
+        type=float,
+        default=0.5,
+        metavar="SECONDS",
+        help="how often to look for changes where the operating system cannot report them (default 0.5)",
+    )
     parser.add_argument(
         "--rebuild",
         choices=("auto", "changed", "all"),
@@ -64,14 +72,29 @@ DIRTY_FROM_PAGES = 1000
 UPKEEP_AFTER_SECONDS = 2.0
 
 
-def regenerate(paths: HandbookPaths, audience: str, schemas: SchemaSet, quiet: bool, later: bool = False) -> int | None:
+# With a watcher, the sources are still compared with a snapshot this often, so a change it did
+# not report is found all the same (a full regeneration, without its list of changed files).
+SNAPSHOT_EVERY_SECONDS = 5.0
+
+
+def regenerate(
+    paths: HandbookPaths,
+    audience: str,
+    schemas: SchemaSet,
+    quiet: bool,
+    later: bool = False,
+    changed: set[Path] | None = None,
+) -> int | None:
     """One generation pass; the number of pages of the docs tree, or None if it was left as it
-    was (errors). With `later`, the caller saves the caches and collects garbage afterwards (`upkeep`)."""
+    was (errors). With `later`, the caller saves the caches and collects garbage afterwards
+    (`upkeep`). `changed`: the source paths the watcher reported since the last pass (the
+    others are taken as they were, without a stat)."""
     report = Report()
     progress = Progress(quiet=quiet)
+    reported = {os.path.abspath(path) for path in changed} if changed is not None else None
     with collection_paused() if later else contextlib.nullcontext():
         corpus = validate_or_stop(
-            paths, report, progress, "fix the errors above; the served pages are unchanged", schemas
+            paths, report, progress, "fix the errors above; the served pages are unchanged", schemas, reported
         )
         if corpus is None:
             return None
@@ -91,6 +114,15 @@ def regenerate(paths: HandbookPaths, audience: str, schemas: SchemaSet, quiet: b
 def run(args: argparse.Namespace) -> int:
     paths = HandbookPaths.at(args.root)
     schemas = SchemaSet()
+    watcher = Watcher.start(paths)  # before the first load: what changes during it is reported
+    try:
+        return _serve(args, paths, schemas, watcher)
+    finally:
+        if watcher is not None:
+            watcher.close()
+
+
+def _serve(args: argparse.Namespace, paths: HandbookPaths, schemas: SchemaSet, watcher: Watcher | None) -> int:
     pages = regenerate(paths, args.audience, schemas, args.quiet)
     if pages is None:
         return 1
@@ -117,16 +149,31 @@ def run(args: argparse.Namespace) -> int:
     print(f"csbp: serving on http://{args.dev_addr}/ (Ctrl+C to stop)", file=sys.stderr, flush=True)
     read_ahead(paths)  # while the engine builds
     seen = _snapshot(paths)
+    snapshot_at = time.monotonic()
     unsaved_since: float | None = None  # when the last regeneration whose caches are not saved ran
+    if watcher is None:
+        print("csbp: watching the sources by polling", file=sys.stderr)
     try:
         while server.poll() is None:
-            time.sleep(args.poll)
-            current = _snapshot(paths)
-            if current != seen:
-                seen = current
-                regenerate(paths, args.audience, schemas, args.quiet, later=True)
+            reported = watcher.changes(args.poll) if watcher is not None else None
+            if watcher is not None and reported is None:
+                print("csbp: the file watcher stopped; watching the sources by polling", file=sys.stderr)
+                watcher.close()
+                watcher = None
+            if reported:
+                regenerate(paths, args.audience, schemas, args.quiet, later=True, changed=reported)
                 unsaved_since = time.monotonic()
-            elif unsaved_since is not None and time.monotonic() - unsaved_since >= UPKEEP_AFTER_SECONDS:
+                continue
+            if watcher is None:
+                time.sleep(args.poll)
+            if watcher is None or time.monotonic() - snapshot_at >= SNAPSHOT_EVERY_SECONDS:
+                current, snapshot_at = _snapshot(paths), time.monotonic()
+                if current != seen:
+                    seen = current
+                    regenerate(paths, args.audience, schemas, args.quiet, later=True)
+                    unsaved_since = time.monotonic()
+                    continue
+            if unsaved_since is not None and time.monotonic() - unsaved_since >= UPKEEP_AFTER_SECONDS:
                 upkeep(paths)
                 unsaved_since = None
     finally:

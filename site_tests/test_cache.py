@@ -405,6 +405,8 @@ STEPS = [
     lambda: edit(module, lambda d: d["quiz"]["questions"][0].update(prompt="Which step comes first, and why?")),
     lambda: edit(middle, lambda d: d.update(title="Aaa first by title")),
     lambda: edit(middle, lambda d: d.update(summary=d["summary"] + " Ask the owner.")),
+    lambda: edit(middle, lambda d: d.update(aliases=["an-older-name"])),  # a redirect page more
+    lambda: edit(middle, lambda d: d.pop("aliases")),
 ]
 
 for number, step in enumerate([lambda: None, *STEPS]):
@@ -427,7 +429,8 @@ def test_a_serve_session_on_a_larger_handbook_equals_cold_builds(tmp_path, monke
     last regeneration (recently reviewed entries, What's new, the newest content date of the
     exports, the listings by kind and by term) are worked out from the edited entries only:
     an entry reviewed into and out of the recent list, the newest date moving forward and back,
-    a quiz edit, a retitled practice. After each, the tree equals a cold build."""
+    a quiz edit, a retitled practice, a former id added and dropped. After each, the tree equals
+    a cold build."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
     import synth
 
@@ -445,6 +448,6 @@ def test_a_serve_session_on_a_larger_handbook_equals_cold_builds(tmp_path, monke
     )
     assert result.returncode == 0, result.stderr
     steps = int(result.stdout.strip().splitlines()[-1])
-    assert steps == 9
+    assert steps == 11
     for number in range(steps + 1):
         assert docs_bytes(out / f"step-{number}-docs") == cold_tree(out / f"step-{number}", tmp_path), number

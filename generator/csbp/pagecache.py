@@ -223,6 +223,19 @@ class Fingerprints:
         """Whether the entry or one of its neighbours (then or now) changed since the previous run."""
         return self._changed is None or (entry.kind, entry.id) in self._stale
 
+    def stale_keys(self) -> set[EntryKey]:
+        """The entries whose page fingerprint may differ from the previous run's (`stale`)."""
+        return self._stale
+
+    def carry_entries(self) -> None:
+        """Take over every entry fingerprint of the previous run for the next one: the caller
+        asks again (`entry`) for the stale ones, which are worked out anew."""
+        carried = dict(self._previous)
+        for key in self._stale:
+            carried.pop(key, None)
+        carried.update(self.prints.entries)
+        self.prints.entries = carried
+
     def before(self, name: str) -> Any:
         """What the previous run kept under `name` (`keep`), if it ran on the same setting; else None."""
         return self._memo.get(name) if self._changed is not None else None

@@ -16,7 +16,7 @@ import json
 import posixpath
 import re
 import shutil
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -343,6 +343,7 @@ class Renderer:
         # Pages to render, queued by `page` and rendered together by `_render_queued` (on every
         # core when there are many: a cold build); their places in `pages` are kept meanwhile.
         self.queued: list[_PageJob] = []
+        self.replayed = False  # whether the last run's tree was taken over (`_replay`)
         self.exports: _QueuedExports | None = None
 
     def page(self, src: str, template: str, key: Callable[[Fingerprints], str] | None = None, **context: Any) -> None:
@@ -401,6 +402,7 @@ class Renderer:
 
     def render(self) -> DocsTree:
         hb = self.handbook
+        replay = self._replay()  # first: it takes over the last run's tree
         practices = hb.practices_by_title
         lessons = sorted(
             hb.lessons.values(), key=lambda lesson: lesson.incident.date if lesson.incident else lesson.added
@@ -432,11 +434,9 @@ class Renderer:
             paths=paths,
             key=_kinds("path", "module"),
         )
-        for entry in hb.entries():
-            self.page(entry.src, f"{entry.kind}.md.j2", entry=entry, key=_entry_key(entry))
-        for module in modules:
-            self.page(module.trainer_src, "module_trainer.md.j2", entry=module, key=_entry_key(module))
-            self.page(module.handout_src, "module_handout.md.j2", entry=module, key=_entry_key(module))
+        entry_pages = hb.entries() if replay is None else replay
+        for entry in entry_pages:
+            self._entry_pages(entry)
         self.page("training/progress.md", "progress.md.j2", modules=modules, key=_kinds("module", "path"))
         self.page("training/assign.md", "assign.md.j2", modules=modules, paths=paths, key=_kinds("module", "path"))
         self.page("training/assignment.md", "assignment.md.j2", modules=modules, key=_kinds("module", "path"))
@@ -480,15 +480,12 @@ class Renderer:
             key=self._history_key(),
         )
         self._exports(modules)
-        for entry in hb.entries():
-            for alias in entry.aliases:
-                alias_src = f"{posixpath.dirname(entry.src)}/{alias}/index.html"
-                target = relative_url(
-                    f"{posixpath.dirname(entry.src)}/{alias}/index.md", entry.src, self.directory_urls
-                )
+        for entry in entry_pages:
+            for alias_src, target in _alias_pages(entry, self.directory_urls):
                 self.page(alias_src, "redirect.html.j2", entry=entry, target=target, key=_entry_key(entry))
         self._render_queued()
         hand_written = self._hand_written_pages()
+        self._keep_for_replay(hand_written)
         nav: list[NavItem | tuple[str, list[NavItem]]] = [
             NavItem("Home", "index.md"),
             NavItem("Practices", "practices/index.md"),
@@ -507,6 +504,73 @@ class Renderer:
             NavItem("What's new", "whats-new.md"),
         ]
         return DocsTree(self.pages, nav + hand_written)
+
+    def _entry_pages(self, entry: Entry) -> None:
+        """An entry's page, and a module's trainer notes and handout."""
+        self.page(entry.src, f"{entry.kind}.md.j2", entry=entry, key=_entry_key(entry))
+        if isinstance(entry, Module):
+            self.page(entry.trainer_src, "module_trainer.md.j2", entry=entry, key=_entry_key(entry))
+            self.page(entry.handout_src, "module_handout.md.j2", entry=entry, key=_entry_key(entry))
+
+    # After an edit in `csbp serve` that left the model's entries as they were (the model patched),
+    # the pages of one entry each (its page, trainer notes, handout, alias redirects) can change
+    # only for the entries whose fingerprint may have (`Fingerprints.stale`): the others are taken
+    # from the last run's tree as they are, without visiting thousands of entries.
+
+    def _replay(self) -> list[Entry] | None:
+        """The entries whose own pages must be worked out again, with every page of the last run
+        taken over; None when every entry must be visited (no last run, another model)."""
+        if self.cache is None:
+            return None
+        fingerprints = self.cache[0]
+        last: _LastPages | None = fingerprints.before("pages")
+        changed = fingerprints.changed
+        hb = self.handbook
+        tables = (hb.practices, hb.lessons, hb.modules, hb.paths)
+        if (
+            last is None
+            or changed is None
+            or last.directory_urls != self.directory_urls
+            or not all(a is b for a, b in zip(last.tables, tables, strict=True))
+        ):
+            return None
+        stale: list[Entry] = []
+        for kind, eid in sorted(fingerprints.stale_keys()):
+            entry = hb.of_kind(kind).get(eid)
+            if entry is None:
+                if (kind, eid) in last.aliases:
+                    return None  # an entry that had pages has none now
+                continue
+            if [src for src, _target in _alias_pages(entry, self.directory_urls)] != last.aliases.get((kind, eid)):
+                return None  # its redirects changed
+            stale.append(entry)
+        self.pages = dict(last.pages)
+        for src in last.hand_written:  # put back at the end, as a full run puts them
+            del self.pages[src]
+        fingerprints.carry_entries()
+        self.cache[1].used.update(self.pages)
+        self.replayed = True
+        return stale
+
+    def _keep_for_replay(self, nav: list[NavItem | tuple[str, list[NavItem]]]) -> None:
+        if self.cache is None:
+            return
+        hb, fingerprints = self.handbook, self.cache[0]
+        last: _LastPages | None = fingerprints.before("pages")
+        hand_written = [item.src for item in nav if isinstance(item, NavItem)]
+        hand_written += [child.src for item in nav if not isinstance(item, NavItem) for child in item[1]]
+        if self.replayed and last is not None:
+            aliases = last.aliases  # the same entries; the stale ones were checked in `_replay`
+        else:
+            aliases = {
+                (e.kind, e.id): [src for src, _target in _alias_pages(e, self.directory_urls)] for e in hb.entries()
+            }
+        fingerprints.keep(
+            "pages",
+            _LastPages(
+                (hb.practices, hb.lessons, hb.modules, hb.paths), self.directory_urls, self.pages, hand_written, aliases
+            ),
+        )
 
     # What a few pages show of every entry, worked out again after an edit only from the entries
     # it changed (`Fingerprints.changed`) when the last run's result is at hand: `csbp serve`.
@@ -732,6 +796,26 @@ def _split_title(text: str, fallback: str) -> tuple[str, str]:
     if match:
         return match.group(1).strip(), text[match.end() :]
     return fallback.replace("-", " ").capitalize(), text
+
+
+@dataclass
+class _LastPages:
+    """What `Renderer._replay` takes over from the last run: its tree, and what it was made of."""
+
+    tables: tuple[Mapping[str, Entry], ...]  # the model's entries by kind, the very dicts
+    directory_urls: bool
+    pages: dict[str, Any]
+    hand_written: list[str]
+    aliases: dict[tuple[str, str], list[str]]  # the alias redirect pages of each entry
+
+
+def _alias_pages(entry: Entry, directory_urls: bool) -> list[tuple[str, str]]:
+    """(page, target URL) of each redirect from one of an entry's former ids."""
+    folder = posixpath.dirname(entry.src)
+    return [
+        (f"{folder}/{alias}/index.html", relative_url(f"{folder}/{alias}/index.md", entry.src, directory_urls))
+        for alias in entry.aliases
+    ]
 
 
 def _entry_epoch(entry: Entry) -> int:

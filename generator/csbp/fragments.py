@@ -32,6 +32,8 @@ from markupsafe import Markup
 from csbp.model import Entry
 from csbp.pagecache import Block, Fingerprints, PageCache, PartKey
 
+_RENDER_DIRECTLY = 4
+
 
 class Rows:
     """The rows of one render of a docs tree: taken from the pages' previous texts or rendered."""
@@ -62,18 +64,63 @@ class Rows:
             return [macro(entry, *extra) for entry, extra in zip(entries, calls, strict=False)]
         fingerprints, pages = self.cache
         name = f"{template}:{macro.name}"
-        keys: list[PartKey] = list(zip(itertools.repeat(name), fingerprints.idents(entries), calls, strict=False))
         blocks = self.emitted.setdefault(page, [])
         before = pages.block(page, len(blocks), self.setting)
+        memo = f"rows:{page}:{len(blocks)}"
+        patched = self._patched(memo, before, name, entries, args, macro)
+        if patched is not None:
+            blocks.append(patched)
+            fingerprints.keep(memo, (entries, name, patched[0]))
+            return patched[1]
+        keys: list[PartKey] = list(zip(itertools.repeat(name), fingerprints.idents(entries), calls, strict=False))
+        if args is None:
+            fingerprints.keep(memo, (entries, name, keys))
         if before is not None and len(before[0]) == len(keys):
             made = list(before[1])
             if before[0] != keys:
-                for index in itertools.compress(itertools.count(), map(operator.ne, before[0], keys)):
-                    made[index] = self._row(page, macro, keys[index], entries[index])
+                differ = list(itertools.compress(itertools.count(), map(operator.ne, before[0], keys)))
+                # An edited entry's row has a key no earlier text holds: a few are rendered
+                # directly; many (a listing reordered) are looked for in the previous text first.
+                look_up = len(differ) > _RENDER_DIRECTLY
+                for index in differ:
+                    key = keys[index]
+                    made[index] = (
+                        self._row(page, macro, key, entries[index]) if look_up else macro(entries[index], *key[2])
+                    )
         else:
             made = [self._row(page, macro, key, entry) for key, entry in zip(keys, entries, strict=True)]
         blocks.append((keys, made))
         return made
+
+    def _patched(
+        self,
+        memo: str,
+        before: Block | None,
+        name: str,
+        entries: list[Entry],
+        args: list[tuple[Hashable, ...]] | None,
+        macro: Macro,
+    ) -> Block | None:
+        """The block's keys and rows when it lists the very list of entries it listed last run
+        (a model index kept by `csbp serve`): those of the last run, with the rows of the edited
+        entries made anew, found by their place in the list, not by comparing every key."""
+        assert self.cache is not None
+        fingerprints = self.cache[0]
+        known: tuple[list[Entry], str, list[PartKey]] | None = fingerprints.before(memo)
+        if args is not None or known is None or before is None:
+            return None
+        if known[0] is not entries or known[1] != name or before[0] is not known[2]:
+            return None
+        keys, made = list(before[0]), list(before[1])
+        for entry in fingerprints.changed_entries():
+            if entry not in entries:  # by identity first: the same objects
+                continue
+            if entries.count(entry) != 1:
+                return None
+            index = entries.index(entry)
+            keys[index] = (name, fingerprints.ident(entry), ())
+            made[index] = macro(entry)
+        return keys, made
 
     def _row(self, page: str, macro: Macro, key: PartKey, entry: Entry) -> str:
         """One row: from the page's previous text if a row of that key stands there, else rendered."""

@@ -136,6 +136,10 @@ class EntryPrints:
     # What the renderer worked out from many entries, with what tells whether it still holds
     # (`Fingerprints.before`/`keep`).
     memo: dict[str, Any] = dataclasses.field(default_factory=dict)
+    # The model's entry tables (the very dicts) and each entry's ident by id(): taken over while
+    # the next run's model has the same tables (the same entry objects, kept alive by them).
+    tables: tuple[Mapping[str, Entry], ...] = ()
+    idents: dict[int, str] = dataclasses.field(default_factory=dict)
 
 
 class Fingerprints:
@@ -160,23 +164,36 @@ class Fingerprints:
         self.base = _sha(base, code_stamp(), templates_stamp(), handbook.audience, handbook.today.isoformat(), compact)
         self.handbook = handbook
         self._of_kinds: dict[tuple[str, ...], str] = {}
-        self.everything = _sha(self.base, *(self.ident(e) for e in handbook.entries()))
-        self.prints = EntryPrints(self.base, digests, {})
+        tables = (handbook.practices, handbook.lessons, handbook.modules, handbook.paths)
+        self.prints = EntryPrints(self.base, digests, {}, tables=tables)
         self._previous: dict[EntryKey, tuple[str, tuple[EntryKey, ...]]] = {}
         self._stale: set[EntryKey] = set()
         self._changed: set[EntryKey] | None = None  # since `previous`, when it can be taken over
         self._listings: dict[str, tuple[list[Entry], frozenset[EntryKey], str]] = {}
         self._memo: dict[str, Any] = {}
+        self._changed_entries: list[Entry] | None = None
+        entries = handbook.entries()
         if previous is not None and previous.base == self.base and all(digests.values()):
             self._previous = previous.entries
             self._listings = previous.listings
             self._memo = previous.memo
-            self._changed = {
-                key
-                for key in previous.digests.keys() | self.digests.keys()
-                if previous.digests.get(key) != self.digests.get(key)
-            }
+            self._changed = {key for key, _digest in previous.digests.items() ^ digests.items()}
             self._stale = self._changed_around(previous, self._changed)
+            if len(previous.tables) == len(tables) and all(
+                a is b for a, b in zip(previous.tables, tables, strict=True)
+            ):
+                self._idents = dict(previous.idents)  # the same entry objects: only the edited ones differ
+                for kind, eid in self._changed:
+                    entry = handbook.of_kind(kind).get(eid)
+                    if entry is not None:
+                        self._idents.pop(id(entry), None)
+                        self.ident(entry)
+        if len(self._idents) != len(entries):
+            self._idents = {}
+            for entry in entries:
+                self.ident(entry)
+        self.prints.idents = self._idents
+        self.everything = _sha(self.base, *map(self._idents.__getitem__, map(id, entries)))
 
     def _changed_around(self, previous: EntryPrints, changed: set[EntryKey]) -> set[EntryKey]:
         """The entries whose source changed, appeared or went since `previous` (`changed`), and
@@ -222,6 +239,14 @@ class Fingerprints:
     def stale(self, entry: Entry) -> bool:
         """Whether the entry or one of its neighbours (then or now) changed since the previous run."""
         return self._changed is None or (entry.kind, entry.id) in self._stale
+
+    def changed_entries(self) -> list[Entry]:
+        """The entries of this handbook among `changed` (none when there is no previous run)."""
+        if self._changed_entries is None:
+            of_kind = self.handbook.of_kind
+            found = (of_kind(kind).get(eid) for kind, eid in sorted(self._changed or ()))
+            self._changed_entries = [entry for entry in found if entry is not None]
+        return self._changed_entries
 
     def stale_keys(self) -> set[EntryKey]:
         """The entries whose page fingerprint may differ from the previous run's (`stale`)."""

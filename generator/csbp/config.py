@@ -112,6 +112,11 @@ class HandbookPaths:
         """The folder's entry files (`*.yaml`), by name."""
         return _entry_folder(self.kind_dir(kind))[0]
 
+    def listing_token(self, kind: str) -> object | None:
+        """An object that stays the same while the entry folder's listing is the one last read
+        (none when it is not kept): the caller may keep what it made of the listing until then."""
+        return _LISTINGS.get(self.kind_dir(kind))
+
     def stray_files(self, kind: str) -> list[Path]:
         """Files in an entry folder that are not `.yaml` entries (e.g. `.yml`): never silently ignored."""
         return _entry_folder(self.kind_dir(kind))[1]

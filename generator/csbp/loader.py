@@ -271,6 +271,8 @@ class SourceCache:
         self.saved_keys: set[str] = set()  # the files the cache file on disk holds
         self.stats: dict[str, tuple[FileStamp, str]] = {}  # in memory only: the digest of a file as last read
         self.documents: dict[str, SourceDocument] = {}  # in memory only: what `unchanged` last handed out
+        # In memory only, by entry folder: what the last load made of its listing (`load_sources`).
+        self.folders: dict[str, Any] = {}
 
     def digest_by_stat(self, path: Path, status: os.stat_result) -> str | None:
         """The digest of the file as this process last read it, if its stat shows no change since."""

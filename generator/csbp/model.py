@@ -347,7 +347,8 @@ class _Made:
 
     def finish(self) -> None:
         """Forget entries whose file is gone (or renamed), and keywords of contents no longer there."""
-        self.fields = {key: made for key, made in self.fields.items() if key in self.used}
+        if not self.used.issuperset(self.fields.keys()):
+            self.fields = {key: made for key, made in self.fields.items() if key in self.used}
         self.used = set()
         if len(self.keywords) + len(self.questions) > len(self.fields):
             current = {made_from for made_from, _fields in self.fields.values()}
@@ -391,6 +392,10 @@ class _LastBuild:
     data: dict[tuple[str, str], Any]
     handbook: Handbook
     warnings: list[Diagnostic]
+    # The documents by kind and id as last seen: an unchanged file is the very same object
+    # (`SourceCache.unchanged`), so most are passed over by identity alone.
+    documents: dict[tuple[str, str], Any] = field(default_factory=dict)
+    excluded: list[Entry] | None = None  # the records `_excluded_entries` made last
 
 
 def _made_for(stamp: str) -> _Made:
@@ -456,6 +461,7 @@ class ModelBuilder:
         self.today = today
         self.report = report
         self.made = _made_for(corpus.vocabularies_digest)
+        self.patched_only: list[SourceDocument] | None = None  # the edited documents, when `_patched` made the model
         self.terms: dict[str, dict[str, Term]] = self.made.terms or {
             vid: {
                 tid: Term(
@@ -496,11 +502,13 @@ class ModelBuilder:
         document = self.corpus.documents[kind].get(entry_id)
         return document.made_from if self.made.stamp and document is not None and document.digest else None
 
-    def _keywords(self, handbook: Handbook) -> None:
-        """`_attach_keywords`, keeping them per practice file content while the vocabularies stay."""
-        made_from = {pid: self._made_from("practice", pid) for pid in handbook.practices}
+    def _keywords(self, handbook: Handbook, practices: list[Practice] | None = None) -> None:
+        """`_attach_keywords` for these practices (all by default), keeping them per practice file
+        content while the vocabularies stay."""
+        ids = [p.id for p in practices] if practices is not None else list(handbook.practices)
+        made_from = {pid: self._made_from("practice", pid) for pid in ids}
         kept = {pid: source for pid, source in made_from.items() if source is not None}
-        _attach_keywords(handbook, self.made.keywords if self.made.stamp else None, kept)
+        _attach_keywords(handbook, self.made.keywords if self.made.stamp else None, kept, practices)
 
     def term(self, vocabulary: str, term_id: str) -> Term:
         return self.terms[vocabulary][term_id]
@@ -578,8 +586,13 @@ class ModelBuilder:
         documents = self.corpus.documents
         previous = last.handbook
         changed: list[tuple[str, str, SourceDocument]] = []
+        seen = last.documents
+        count = 0
         for kind, docs in documents.items():
+            count += len(docs)
             for eid, doc in docs.items():
+                if seen.get((kind, eid)) is doc:
+                    continue  # the very object of the last run: the same file content
                 if not doc.digest:
                     return None
                 if last.made_from.get((kind, eid)) != doc.made_from:
@@ -587,11 +600,15 @@ class ModelBuilder:
                     if len(changed) >= _PATCH_AT_MOST or before is None or not _same_links(kind, before, doc.data):
                         return None
                     changed.append((kind, eid, doc))
+                seen[(kind, eid)] = doc
         if 2 * len(changed) > len(last.data):
             return None  # most of it changed (or this is another handbook with the same ids)
-        if {(kind, eid) for kind, docs in documents.items() for eid in docs} != last.data.keys():
-            return None  # an entry added, removed or renamed
+        if count != len(last.data) or any((kind, eid) not in last.data for kind, eid, _doc in changed):
+            return None  # an entry added, removed or renamed (every id found is one of the last run's)
+        if len(seen) != count:
+            return None
         same_order = True  # no practice's title or facet terms changed: the listings' indexes hold
+        self.patched_only = [doc for _kind, _eid, doc in changed]
         for kind, eid, doc in changed:
             last.made_from[(kind, eid)] = doc.made_from
             last.data[(kind, eid)] = doc.data
@@ -622,7 +639,10 @@ class ModelBuilder:
             for name in _INDEXES:
                 if name in previous.__dict__:
                     handbook.__dict__[name] = previous.__dict__[name]
-        self._keywords(handbook)
+        edited = [
+            previous.practices[eid] for kind, eid, _doc in changed if kind == "practice" and eid in previous.practices
+        ]
+        self._keywords(handbook, edited)  # the others keep theirs: the same objects, the same content
         self.made.finish()
         last.handbook = handbook
         return handbook
@@ -854,7 +874,10 @@ class ModelBuilder:
 
 
 def _attach_keywords(
-    handbook: Handbook, known: dict[str, list[str]] | None = None, made_from: Mapping[str, str] | None = None
+    handbook: Handbook,
+    known: dict[str, list[str]] | None = None,
+    made_from: Mapping[str, str] | None = None,
+    practices: Iterable[Practice] | None = None,
 ) -> None:
     """Search keywords per practice: abbreviations of its terms, synonyms of its specific terms
     (environment, threat, PSeMS element), and the abbreviations of glossary entries and of any
@@ -865,7 +888,7 @@ def _attach_keywords(
     there, without its text being joined and read again."""
     made_from = made_from or {}
     todo: list[Practice] = []
-    for practice in handbook.practices.values():
+    for practice in handbook.practices.values() if practices is None else practices:
         source = made_from.get(practice.id)
         kept = known.get(source) if known is not None and source is not None else None
         if kept is not None:
@@ -930,8 +953,16 @@ class _PhraseSpotter:
 
 
 def build_model(corpus: Corpus, audience: str, today: dt.date, report: Report) -> Handbook:
-    handbook = ModelBuilder(corpus, audience, today, report).build()
+    builder = ModelBuilder(corpus, audience, today, report)
+    handbook = builder.build()
+    last, edited = builder.made.last, builder.patched_only
+    kept = last.excluded if last is not None and edited is not None else None
+    if kept is not None and edited is not None and all(doc.data["tlp"] in builder.allowed for doc in edited):
+        handbook.excluded = kept  # no entry left out by marking was edited
+        return handbook
     handbook.excluded = _excluded_entries(corpus, handbook)
+    if last is not None:
+        last.excluded = handbook.excluded
     return handbook
 
 

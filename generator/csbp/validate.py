@@ -539,9 +539,11 @@ class _Checked:
     ids: tuple[frozenset[str], ...] = ()
     today: dt.date | None = None
     found: dict[tuple[str, str], tuple[str, list[Diagnostic]]] = field(default_factory=dict)
+    # Each entry's aliases when the ids were last found unique (None: they were not, or unknown).
+    aliases: dict[tuple[str, str], tuple[Any, ...]] | None = None
 
     def start(self, ids: tuple[frozenset[str], ...], today: dt.date) -> None:
-        self.ids, self.today, self.found = ids, today, {}
+        self.ids, self.today, self.found, self.aliases = ids, today, {}, None
 
 
 _CHECKED = _Checked()
@@ -557,25 +559,47 @@ class CrossChecker:
         self._known: dict[tuple[str, ...], set[str]] = {}  # ids by kinds linked to, built once
 
     def run(self) -> None:
-        self._unique_ids()
         ids = tuple(frozenset(self.corpus.documents[kind]) for kind in KINDS)
         if _CHECKED.ids != ids or _CHECKED.today != self.today:
             _CHECKED.start(ids, self.today)
-        kept: dict[tuple[str, str], tuple[str, list[Diagnostic]]] = {}
+        found = _CHECKED.found  # the same ids: updated in place for the entries checked again
+        checked: list[tuple[str, str]] = []
         for kind in KINDS:
             for entry_id, document in sorted(self.corpus.documents[kind].items()):
-                known = _CHECKED.found.get((kind, entry_id))
+                known = found.get((kind, entry_id))
                 if known is not None and known[0] == document.made_from and kind in _SELF_CONTAINED:
                     self.report.diagnostics.extend(known[1])
-                    kept[(kind, entry_id)] = known
                     continue
+                checked.append((kind, entry_id))
                 first = len(self.report.diagnostics)
                 self._lifecycle(kind, entry_id, document)
                 getattr(self, f"_{kind}")(entry_id, document)
                 if document.digest:  # what this entry's checks found, kept for its next unchanged run
-                    kept[(kind, entry_id)] = (document.made_from, self.report.diagnostics[first:])
-        _CHECKED.found = kept
+                    found[(kind, entry_id)] = (document.made_from, self.report.diagnostics[first:])
+                else:
+                    found.pop((kind, entry_id), None)
+        self._check_unique_ids(checked)
         self._prerequisite_cycles()
+
+    def _check_unique_ids(self, checked: list[tuple[str, str]]) -> None:
+        """`_unique_ids`, unless the ids are those of the last run, which were unique, and no entry
+        checked again (the others have the same content) changed its aliases."""
+        aliases = _CHECKED.aliases
+        if aliases is not None and all(
+            aliases.get(key) == tuple(self.corpus.documents[key[0]][key[1]].data.get("aliases", ())) for key in checked
+        ):
+            return
+        errors = len(self.report.errors)
+        self._unique_ids()
+        _CHECKED.aliases = (
+            {
+                (kind, entry_id): tuple(document.data.get("aliases", ()))
+                for kind in KINDS
+                for entry_id, document in self.corpus.documents[kind].items()
+            }
+            if len(self.report.errors) == errors
+            else None
+        )
 
     def _error(self, document: SourceDocument, path: JsonPath, message: str) -> None:
         self.report.error(document.path, document.position_of(path), message)
@@ -796,23 +820,77 @@ def load_sources(
             "the vocabularies file is missing: every handbook needs "
             "content/vocabularies.yaml defining its controlled terms",
         )
-    files: list[tuple[str, Path]] = []
+    entries: dict[str, list[SourceDocument]] = {}
     for kind in KINDS:
-        for stray in paths.stray_files(kind):
+        kept = _kept_folder(paths, kind, report, cache, changed)
+        if kept is not None:
+            entries[kind] = kept
+            continue
+        strays = paths.stray_files(kind)
+        for stray in strays:
             report.error(
                 stray,
                 None,
                 f"'{stray.name}' is in {stray.parent.name}/ but is not a .yaml entry: "
                 "rename it to end in .yaml, or move it out of the folder",
             )
-        files += [(kind, path) for path in paths.entry_files(kind) if check_file_name(path, report)]
-    entries: dict[str, list[SourceDocument]] = {kind: [] for kind in KINDS}
-    for (kind, _path), document in zip(
-        files, load_yaml_files([path for _, path in files], report, cache, changed), strict=True
-    ):
-        if document is not None:
-            entries[kind].append(document)
+        listed = paths.entry_files(kind)
+        token = paths.listing_token(kind)  # after the listing: the one it was read from
+        files = [path for path in listed if check_file_name(path, report)]
+        loaded = load_yaml_files(files, report, cache, changed)
+        entries[kind] = [document for document in loaded if document is not None]
+        if cache is not None and token is not None and not strays and len(files) == len(listed):
+            kept = _KeptFolder(token, files, loaded)
+            kept.recheck = {index for index, document in enumerate(loaded) if not _trusted(document, cache)}
+            cache.folders[str(paths.kind_dir(kind))] = kept
     return Sources(vocabulary_doc, entries)
+
+
+def _trusted(document: SourceDocument | None, cache: SourceCache) -> bool:
+    """Whether the next load may take this document as it is unless told it changed."""
+    return document is not None and str(document.path) in cache.stats
+
+
+@dataclass
+class _KeptFolder:
+    """What a load made of one entry folder's listing: its files and what each loaded as."""
+
+    token: object
+    files: list[Path]
+    loaded: list[SourceDocument | None]
+    where: dict[str, int] = field(default_factory=dict)  # a file's place in `files`, by path
+    recheck: set[int] = field(default_factory=set)  # places to load again anyway (`_trusted`)
+
+    def __post_init__(self) -> None:
+        self.where = {str(path): index for index, path in enumerate(self.files)}
+
+
+def _kept_folder(
+    paths: HandbookPaths, kind: str, report: Report, cache: SourceCache | None, changed: AbstractSet[str] | None
+) -> list[SourceDocument] | None:
+    """The folder's documents from the last load, with the reported files loaded again (and those
+    whose stat is not trusted yet, or that did not load): when the folder's listing is the one
+    that load read (no file added, removed or renamed, none misnamed) and the caller knows what
+    changed (`csbp serve`'s watcher). None: load the folder file by file."""
+    if changed is None or cache is None:
+        return None
+    kept: _KeptFolder | None = cache.folders.get(str(paths.kind_dir(kind)))
+    if kept is None:
+        return None
+    paths.entry_files(kind)  # the folder's stamp looked at again
+    if paths.listing_token(kind) is not kept.token:
+        return None
+    loaded = list(kept.loaded)
+    again = kept.recheck | {kept.where[name] for name in changed if name in kept.where}
+    for index in sorted(again):
+        path = kept.files[index]
+        loaded[index] = cache.unchanged(path, changed) or load_yaml(path, report, cache)
+        if _trusted(loaded[index], cache):
+            kept.recheck.discard(index)
+        else:
+            kept.recheck.add(index)
+    kept.loaded = loaded
+    return [document for document in loaded if document is not None]
 
 
 @functools.cache
@@ -849,9 +927,13 @@ def validate_sources(
     stamp = f"{schemas.stamp}:{vocabulary_doc.digest}"
     accepted: set[Path] = set()
     pending: dict[str, list[SourceDocument]] = {kind: [] for kind in KINDS}
+    valid = cache.valid if cache is not None else {}
     for kind in KINDS:
         for document in sources.entries[kind]:
-            if _known_valid(document, stamp, report, cache):
+            known = valid.get(str(document.path))  # `_known_valid`, inline: asked for every file
+            if known is not None and known[0] == document.digest and known[1] == stamp:
+                for path, message in known[2]:
+                    report.warning(document.path, document.position_of(path), message)
                 accepted.add(document.path)
             else:
                 pending[kind].append(document)

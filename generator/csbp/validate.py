@@ -12,7 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import itertools
 import json
+import operator
 import re
 from collections.abc import Iterator, Mapping
 from collections.abc import Set as AbstractSet
@@ -541,9 +543,10 @@ class _Checked:
     found: dict[tuple[str, str], tuple[str, list[Diagnostic]]] = field(default_factory=dict)
     # Each entry's aliases when the ids were last found unique (None: they were not, or unknown).
     aliases: dict[tuple[str, str], tuple[Any, ...]] | None = None
+    findings: set[tuple[str, str]] = field(default_factory=set)  # the entries whose checks found something
 
     def start(self, ids: tuple[frozenset[str], ...], today: dt.date) -> None:
-        self.ids, self.today, self.found, self.aliases = ids, today, {}, None
+        self.ids, self.today, self.found, self.aliases, self.findings = ids, today, {}, None, set()
 
 
 _CHECKED = _Checked()
@@ -558,7 +561,12 @@ class CrossChecker:
         self.today = today
         self._known: dict[tuple[str, ...], set[str]] = {}  # ids by kinds linked to, built once
 
-    def run(self) -> None:
+    def run(self, edited: set[tuple[str, str]] | None = None) -> None:
+        """Every rule; with `edited` (the entries whose file changed since the last run, which had
+        the same ids: `_validated_again`), the others' findings are repeated without a look at them."""
+        if edited is not None and _CHECKED.today == self.today and _CHECKED.ids:
+            self._run_edited(edited)
+            return
         ids = tuple(frozenset(self.corpus.documents[kind]) for kind in KINDS)
         if _CHECKED.ids != ids or _CHECKED.today != self.today:
             _CHECKED.start(ids, self.today)
@@ -571,14 +579,35 @@ class CrossChecker:
                     self.report.diagnostics.extend(known[1])
                     continue
                 checked.append((kind, entry_id))
-                first = len(self.report.diagnostics)
-                self._lifecycle(kind, entry_id, document)
-                getattr(self, f"_{kind}")(entry_id, document)
-                if document.digest:  # what this entry's checks found, kept for its next unchanged run
-                    found[(kind, entry_id)] = (document.made_from, self.report.diagnostics[first:])
-                else:
-                    found.pop((kind, entry_id), None)
+                self._check(kind, entry_id, document)
+        _CHECKED.findings = {key for key, (_made_from, diagnostics) in found.items() if diagnostics}
         self._check_unique_ids(checked)
+        self._prerequisite_cycles()
+
+    def _check(self, kind: str, entry_id: str, document: SourceDocument) -> None:
+        """One entry's rules; what they found is kept for its next unchanged run."""
+        first = len(self.report.diagnostics)
+        self._lifecycle(kind, entry_id, document)
+        getattr(self, f"_{kind}")(entry_id, document)
+        if document.digest:
+            _CHECKED.found[(kind, entry_id)] = (document.made_from, self.report.diagnostics[first:])
+        else:
+            _CHECKED.found.pop((kind, entry_id), None)
+
+    def _run_edited(self, edited: set[tuple[str, str]]) -> None:
+        """`run` for the same ids as last time: the edited entries and the learning paths (whose
+        rules read other entries) are checked again, the others' findings repeated."""
+        documents = self.corpus.documents
+        again = sorted(edited | {("path", entry_id) for entry_id in documents["path"]})
+        for key in sorted(_CHECKED.findings - set(again)):
+            self.report.diagnostics.extend(_CHECKED.found[key][1])
+        for kind, entry_id in again:
+            self._check(kind, entry_id, documents[kind][entry_id])
+            if _CHECKED.found.get((kind, entry_id), ("", []))[1]:
+                _CHECKED.findings.add((kind, entry_id))
+            else:
+                _CHECKED.findings.discard((kind, entry_id))
+        self._check_unique_ids(again)
         self._prerequisite_cycles()
 
     def _check_unique_ids(self, checked: list[tuple[str, str]]) -> None:
@@ -913,6 +942,7 @@ def validate_sources(
     the same bytes, schemas and vocabularies is not validated again: its warnings are
     repeated from `cache`.
     """
+    global _LAST_VALIDATED
     schemas = schemas or default_schemas()
     vocabulary_doc = sources.vocabularies
     if vocabulary_doc is None:
@@ -923,9 +953,13 @@ def validate_sources(
         if not validate_schema(schemas, schemas.validator("vocabularies"), vocabulary_doc, report, warnings, fast):
             return None
         _remember_valid(vocabulary_doc, schemas.stamp, warnings, cache)
-    vocabularies = read_vocabularies(vocabulary_doc)
     stamp = f"{schemas.stamp}:{vocabulary_doc.digest}"
+    again = _validated_again(sources, report, today, stamp, schemas, cache)
+    if again is not None:
+        return again
+    vocabularies = read_vocabularies(vocabulary_doc)
     accepted: set[Path] = set()
+    first = len(report.diagnostics)
     pending: dict[str, list[SourceDocument]] = {kind: [] for kind in KINDS}
     valid = cache.valid if cache is not None else {}
     for kind in KINDS:
@@ -952,8 +986,92 @@ def validate_sources(
     }
     markup.CACHE.live = [vocabulary_doc.data, *(d.data for kind in KINDS for d in documents[kind].values())]
     corpus = Corpus(vocabularies, vocabulary_doc.data.get("glossary", {}), documents, vocabulary_doc.digest)
+    _LAST_VALIDATED = None
+    if cache is not None and len(accepted) == sum(len(docs) for docs in sources.entries.values()):
+        warnings_by_path: dict[str, list[Diagnostic]] = {}
+        for diagnostic in report.diagnostics[first:]:
+            warnings_by_path.setdefault(str(diagnostic.path), []).append(diagnostic)
+        _LAST_VALIDATED = _Validated(stamp, today, sources.entries, corpus, warnings_by_path)
     CrossChecker(corpus, report, today).run()
     return corpus
+
+
+@dataclass
+class _Validated:
+    """The last schema stage of this process that accepted every file: `_validated_again` repeats it
+    for the files that are the very same objects (an unchanged file, `SourceCache.unchanged`)."""
+
+    stamp: str
+    today: dt.date
+    entries: dict[str, list[SourceDocument]]  # the documents it was given, by kind
+    corpus: Corpus
+    warnings: dict[str, list[Diagnostic]]  # what the schema stage warned about, by file
+
+
+_LAST_VALIDATED: _Validated | None = None
+_AGAIN_AT_MOST = 16  # edited files validated on their own; more: the full stage
+
+
+def _validated_again(
+    sources: Sources,
+    report: Report,
+    today: dt.date,
+    stamp: str,
+    schemas: SchemaSet,
+    cache: SourceCache | None,
+) -> Corpus | None:
+    """`validate_sources` after an edit of a few files: the others are the very documents the last
+    run accepted, so only the edited ones are validated, and the cross checks look at them alone.
+    None (nothing reported) when the full stage must run: files added, removed or renamed, many
+    edited, or an edited file that does not pass (the full stage reports it)."""
+    global _LAST_VALIDATED
+    last = _LAST_VALIDATED
+    if last is None or cache is None or last.stamp != stamp or last.today != today:
+        return None
+    edited: list[tuple[str, SourceDocument]] = []
+    for kind in KINDS:
+        now, before = sources.entries[kind], last.entries[kind]
+        if len(now) != len(before):
+            return None
+        for index in itertools.compress(itertools.count(), map(operator.is_not, now, before)):
+            if now[index].path != before[index].path or len(edited) >= _AGAIN_AT_MOST:
+                return None
+            edited.append((kind, now[index]))
+    first = len(report.diagnostics)
+    warnings = dict(last.warnings)
+    vocabularies = last.corpus.vocabularies
+    for kind, document in edited:
+        start = len(report.diagnostics)
+        known = cache.valid.get(str(document.path))
+        if known is not None and known[0] == document.digest and known[1] == stamp:
+            for path, message in known[2]:
+                report.warning(document.path, document.position_of(path), message)
+        else:
+            validator, fast = schemas.compiled(kind, vocabularies, last.corpus.vocabularies_digest)
+            found: list[tuple[JsonPath, str]] = []
+            if not validate_schema(schemas, validator, document, report, found, fast):
+                del report.diagnostics[first:]
+                return None
+            _remember_valid(document, stamp, found, cache)
+        warnings[str(document.path)] = report.diagnostics[start:]
+    edited_paths = {str(document.path) for _kind, document in edited}
+    for path, diagnostics in warnings.items():
+        if path not in edited_paths:
+            report.diagnostics.extend(diagnostics)
+    documents = {kind: dict(last.corpus.documents[kind]) for kind in KINDS}
+    for kind, document in edited:
+        documents[kind][document.entry_id] = document
+    corpus = Corpus(vocabularies, last.corpus.glossary, documents, last.corpus.vocabularies_digest)
+    markup.CACHE.live = [
+        sources.vocabularies.data if sources.vocabularies else None,
+        *itertools.chain.from_iterable(map(_data_of, docs.values()) for docs in documents.values()),
+    ]
+    _LAST_VALIDATED = _Validated(stamp, today, sources.entries, corpus, warnings)
+    CrossChecker(corpus, report, today).run({(kind, document.entry_id) for kind, document in edited})
+    return corpus
+
+
+_data_of = operator.attrgetter("data")
 
 
 def _known_valid(document: SourceDocument, stamp: str, report: Report, cache: SourceCache | None) -> bool:

@@ -41,6 +41,9 @@ class WriteStats:
 # file in place lasts in `csbp serve` until that page changes; every `csbp build` starts a new
 # process, which compares each file.
 _WRITTEN: dict[str, tuple[str | bytes, FileStamp]] = {}
+# By docs tree, the pages this process last left there (each written or found holding its text):
+# a page that is the very same text object is passed over without a lookup by path.
+_LAST_TREE: dict[str, dict[str, str | bytes]] = {}
 
 
 def write_if_changed(path: Path | str, content: str | bytes, exists: bool = True, in_place: bool = False) -> bool:
@@ -107,7 +110,12 @@ def write_docs(tree: DocsTree, docs_dir: Path) -> WriteStats:
     folders: set[str] | None = None  # folders known to exist, worked out when a file is created
     todo: list[tuple[str, str, str | bytes, bool]] = []  # (src, path, content, exists)
     prefix = os.path.join(root, "")  # joined by hand: thousands of pages
-    for src, content in tree.pages.items():
+    last = _LAST_TREE.pop(root, None) if known is not None else None
+    pages = tree.pages.items()
+    if last is not None:  # the very texts this process left there, in a tree no one else changed
+        pages = [(src, content) for src, content in pages if last.get(src) is not content]
+        stats.unchanged += len(tree.pages) - len(pages)
+    for src, content in pages:
         name = prefix + src
         written = _WRITTEN.get(name) if known is not None else None
         if written is not None and written[0] is content:
@@ -128,6 +136,7 @@ def write_docs(tree: DocsTree, docs_dir: Path) -> WriteStats:
             stats.written.append(src)
         else:
             stats.unchanged += 1
+    _LAST_TREE[root] = dict(tree.pages)
     if known is not None and folders is None and not stats.removed:
         # Pages overwritten in place only: every folder is as `_known_listing` just found it.
         _LISTINGS[root] = (known[0], known[1], known[2])
@@ -185,9 +194,16 @@ def _known_listing(root: str) -> tuple[frozenset[str], dict[str, FileStamp | Non
     files, stamps, recorded = known
     checked = time.time_ns()
     racy: list[str] = []
+    prefix = os.path.join(root, "")
     for folder, stamp in stamps.items():
-        if stamp is None or stamp_at(os.path.join(root, folder)) != stamp:
+        if stamp is None:
             return None
+        try:
+            status = os.stat(prefix + folder if folder else root)
+        except OSError:
+            return None
+        if stamp != (status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino, status.st_dev):
+            return None  # a FileStamp is that tuple
         if stamp.mtime_ns >= recorded - RACY_NS:
             racy.append(folder)
     if racy and not _folders_hold(root, racy, files, stamps.keys()):
@@ -237,7 +253,7 @@ def _remove_strays(tree: DocsTree, docs_dir: Path, stats: WriteStats, known: fro
 def _remove_known_strays(tree: DocsTree, docs_dir: Path, known: frozenset[str], stats: WriteStats) -> AbstractSet[str]:
     """`_remove_strays` for a tree whose files are known: the pages gone since the last write."""
     root = os.fspath(docs_dir)
-    gone = sorted((src for src in known if src not in tree.pages), reverse=True)
+    gone = sorted(known - tree.pages.keys(), reverse=True)
     for src in gone:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(os.path.join(root, src))
@@ -313,9 +329,22 @@ def _inherited_lines(config: Path, key: str, read: list[tuple[Path, FileStamp | 
     return None
 
 
+_LAST_NOT_IN_NAV: list[Any] = [None, None, None, ""]  # the pages, the nav and own lines it was made for, and it
+
+
 def _not_in_nav(tree: DocsTree, own: list[str]) -> str:
     """The pages deliberately left out of the nav (entries are reached through index pages), so the
-    engine does not list thousands of them in its log at every build; the handbook's own first."""
+    engine does not list thousands of them in its log at every build; the handbook's own first.
+    The same pages, nav and lines as last time give the same text (`csbp serve` asks at every edit)."""
+    pages, nav, lines, text = _LAST_NOT_IN_NAV
+    if pages is not None and lines == own and nav == tree.nav and tree.pages.keys() == pages:
+        return text
+    text = _left_out(tree, own)
+    _LAST_NOT_IN_NAV[:] = [frozenset(tree.pages), list(tree.nav), list(own), text]
+    return text
+
+
+def _left_out(tree: DocsTree, own: list[str]) -> str:
     in_nav = {item.src for item in tree.nav if isinstance(item, NavItem)}
     in_nav |= {child.src for item in tree.nav if not isinstance(item, NavItem) for child in item[1]}
     left_out = [src for src in tree.pages if src.endswith(".md") and src not in in_nav]

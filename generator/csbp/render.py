@@ -684,8 +684,16 @@ class Renderer:
             return []
         sources = {p.relative_to(self.pages_dir).as_posix(): p for p in sorted(self.pages_dir.rglob("*.md"))}
         known = set(self.pages) | set(sources)
-        # What a page's links resolve against: with its text, its fingerprint in the page cache.
-        setting = hashlib.sha256("\n".join(sorted(known)).encode()).hexdigest() if self.cache is not None else ""
+        # What a page's links resolve against: with its text, its fingerprint in the page cache
+        # (the last run's while the same pages are known: sorting thousands of paths costs).
+        setting = ""
+        if self.cache is not None:
+            before: tuple[frozenset[str], str] | None = self.cache[0].before("hand-written")
+            if before is not None and before[0] == known:
+                setting = before[1]
+            else:
+                setting = hashlib.sha256("\n".join(sorted(known)).encode()).hexdigest()
+            self.cache[0].keep("hand-written", (frozenset(known), setting))
         sections: dict[str, list[NavItem]] = {}
         for src, path in sources.items():
             text = path.read_text("utf-8")

@@ -19,7 +19,7 @@ from pathlib import Path
 SESSION = """
 import hashlib, json, os, sys, time
 from pathlib import Path
-from csbp import pipeline
+from csbp import model, pipeline
 from csbp.config import HandbookPaths
 from csbp.diagnostics import Report
 from csbp.pagecache import Fingerprints
@@ -45,6 +45,7 @@ def regenerate(note, changed=None):
     digests = {(k, i): doc.digest for k, docs in corpus.documents.items() for i, doc in docs.items()}
     fresh = Fingerprints(generated.handbook, digests, hashlib.sha256(paths.vocabularies.read_bytes()).hexdigest())
     stale = [e.id for e in generated.handbook.entries() if kept[(e.kind, e.id)][0] != fresh.entry(e)]
+    afresh = _built_afresh(corpus)
     facts.append({
         "note": note,
         "handbook": generated.handbook,
@@ -52,7 +53,26 @@ def regenerate(note, changed=None):
         "stale_fingerprints": stale,
         "written": generated.stats.written,
         "removed": generated.stats.removed,
+        "links_as_built_afresh": _links(generated.handbook) == _links(afresh[0]),
+        "dropped_as_built_afresh": _dropped(report) == _dropped(afresh[1]),
     })
+
+
+def _dropped(report):  # the warnings about links to entries left out of the audience
+    return sorted(d.format(root) for d in report.warnings if "dropped" in d.message)
+
+
+def _links(handbook):  # every practice's related practices and backlinks, in order
+    return {p.id: ([r.id for r in p.related], [r.id for r in p.related_by]) for p in handbook.practices.values()}
+
+
+def _built_afresh(corpus):  # the model of the same corpus built with nothing kept, and its report
+    kept, report = model._MADE, Report()
+    model._MADE = model._Made("")
+    try:
+        return model.build_model(corpus, "public", pipeline.build_date(), report), report
+    finally:
+        model._MADE = kept
 
 
 def replace(relative, old, new):
@@ -71,6 +91,10 @@ after = (page.stat().st_ino, page.read_bytes(), folder.stat().st_mtime_ns)
 facts[-1]["in_place"] = after[0] == before[0] and after[1] != before[1] and after[2] == before[2]
 replace("practices/staff-vetting.yaml", "related: [perimeter-patrols]", "related: [vehicle-barriers]")
 regenerate("link")
+replace("content/lessons/frontage-attack.yaml", "practices: [vehicle-barriers]", "practices: [vehicle-barriers, staff-vetting]")
+regenerate("lesson link")
+replace("practices/staff-vetting.yaml", "related: [vehicle-barriers]", "related: [green-sharing-practice, vehicle-barriers]")
+regenerate("link to a marked practice")  # relinked: the link dropped, with its warning
 replace("practices/vehicle-barriers.yaml", "title: Vehicle barriers", "title: Anti-ram barriers")
 regenerate("title")
 (paths.docs_dir / "practices" / "planted.md").write_text("# Planted")
@@ -137,10 +161,17 @@ def test_kept_shortcuts_give_what_the_full_work_would(handbook, tmp_path):
     steps = {step["note"]: step for step in session["steps"]}
     entries = session["entries"]
 
-    # A summary edit changes no link: the model is the last one, patched; a link edit builds it anew.
+    # A summary edit changes no link: the model is the last one, patched; so is an edit of a
+    # practice's related practices (relinked in place); another link edit builds it anew.
     assert steps["summary"]["same_objects"] == entries
-    assert steps["link"]["same_objects"] == 0
+    assert steps["link"]["same_objects"] == entries
+    assert steps["lesson link"]["same_objects"] == 0
     assert steps["title"]["same_objects"] == entries
+    # Patched or built anew, every practice links and is linked back as a full build links it.
+    assert steps["link to a marked practice"]["same_objects"] == entries
+    for step in steps.values():
+        assert step["links_as_built_afresh"], step["note"]
+        assert step["dropped_as_built_afresh"], step["note"]
 
     # Fingerprints taken over from the last run equal fingerprints worked out afresh, after every edit.
     assert session["first_stale"] == []

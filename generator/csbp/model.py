@@ -376,9 +376,11 @@ _LINK_FIELDS = {
 }
 
 
-def _same_links(kind: str, before: Mapping[str, Any], after: Mapping[str, Any]) -> bool:
-    """Whether two versions of an entry's source make the same links (and marking)."""
-    return all(before.get(name) == after.get(name) for name in ("tlp", "replaced_by", *_LINK_FIELDS[kind]))
+def _same_links(kind: str, before: Mapping[str, Any], after: Mapping[str, Any], *but: str) -> bool:
+    """Whether two versions of an entry's source make the same links (and marking), but for
+    the link fields named in `but`."""
+    names = ("tlp", "replaced_by", *_LINK_FIELDS[kind])
+    return all(before.get(name) == after.get(name) for name in names if name not in but)
 
 
 @dataclass
@@ -579,13 +581,15 @@ class ModelBuilder:
         """The last handbook with the edited entries' own fields made anew, if every edit left
         the entry's links, marking and id as they were (a summary, a text, a date): then every
         link between entries, and every warning about one, is as last time, and the entries can
-        stay the objects they were. None when the handbook must be built anew."""
+        stay the objects they were. A practice whose related practices alone changed is relinked
+        in place (`_relink`). None when the handbook must be built anew."""
         last = self.made.last
         if last is None or (last.audience, last.today) != (self.audience, self.today) or not self.made.stamp:
             return None
         documents = self.corpus.documents
         previous = last.handbook
         changed: list[tuple[str, str, SourceDocument]] = []
+        relinked: list[str] = []
         seen = last.documents
         count = 0
         for kind, docs in documents.items():
@@ -597,8 +601,16 @@ class ModelBuilder:
                     return None
                 if last.made_from.get((kind, eid)) != doc.made_from:
                     before = last.data.get((kind, eid))
-                    if len(changed) >= _PATCH_AT_MOST or before is None or not _same_links(kind, before, doc.data):
+                    if len(changed) >= _PATCH_AT_MOST or before is None:
                         return None
+                    if not _same_links(kind, before, doc.data):
+                        if (
+                            kind != "practice"
+                            or last.excluded is None
+                            or not _same_links(kind, before, doc.data, "related")
+                        ):
+                            return None
+                        relinked.append(eid)  # only its related practices changed: patched too (`_relink`)
                     changed.append((kind, eid, doc))
                 seen[(kind, eid)] = doc
         if 2 * len(changed) > len(last.data):
@@ -621,6 +633,9 @@ class ModelBuilder:
             entry.__dict__.update(own)
             if isinstance(entry, Module):  # its questions' links, and warnings about them, are as they were
                 entry.questions = self._questions(entry, doc.data["quiz"]["questions"], previous.practices, set())
+        if relinked and last.excluded is not None:
+            practices = [previous.practices[eid] for eid in relinked if eid in previous.practices]
+            self._relink(last, previous, last.excluded, practices)
         self.made.used.update(last.made_from)
         self.report.diagnostics.extend(last.warnings)
         handbook = Handbook(
@@ -647,6 +662,60 @@ class ModelBuilder:
         last.handbook = handbook
         return handbook
 
+    def _resolve(
+        self,
+        by_kind: Mapping[str, Mapping[str, Entry]],
+        excluded_ids: Mapping[str, set[str]],
+        source: Entry,
+        kinds: tuple[str, ...],
+        target: str,
+    ) -> Any:
+        """The entry a link of `source` points to, of one of `kinds`; None, with a warning, when
+        it is left out of this audience."""
+        for kind in kinds:
+            if target in by_kind[kind]:
+                return by_kind[kind][target]
+        hidden = next((k for k in kinds if target in excluded_ids[k]), None)
+        if hidden:
+            self.report.warning(
+                source.source,
+                None,
+                f"link from '{source.id}' to {hidden} '{target}' dropped: "
+                f"'{target}' is not part of the {self.audience} audience",
+            )
+        return None
+
+    def _relink(self, last: _LastBuild, handbook: Handbook, excluded: list[Entry], relinked: list[Practice]) -> None:
+        """Patch the related practices of practices whose `related` list was edited (nothing else
+        of their links): their targets' backlinks, in the order a full build gives them (by
+        the linking practice's place), and the warnings about their links, made again."""
+        by_kind = {"practice": handbook.practices, "lesson": handbook.lessons, "module": handbook.modules}
+        by_kind["path"] = handbook.paths
+        excluded_ids: dict[str, set[str]] = {kind: set() for kind in by_kind}
+        for entry in excluded:
+            excluded_ids[entry.kind].add(entry.id)
+        place = {pid: index for index, pid in enumerate(handbook.practices)}
+        sources = {practice.source for practice in relinked}
+        kept = [d for d in last.warnings if d.path not in sources]
+        report, self.report = self.report, Report()
+        try:
+            for practice in relinked:
+                for other in practice.related:
+                    other.related_by[:] = [p for p in other.related_by if p is not practice]
+                data = self.corpus.documents["practice"][practice.id].data
+                if "replaced_by" in data:  # unchanged: only its warning is made again
+                    self._resolve(by_kind, excluded_ids, practice, ("practice",), data["replaced_by"])
+                targets = (
+                    self._resolve(by_kind, excluded_ids, practice, ("practice",), t) for t in data.get("related", ())
+                )
+                practice.related = [t for t in targets if t is not None]
+                for other in practice.related:
+                    at = next((i for i, p in enumerate(other.related_by) if place[p.id] > place[practice.id]), None)
+                    other.related_by.insert(len(other.related_by) if at is None else at, practice)
+            last.warnings = kept + self.report.diagnostics
+        finally:
+            self.report = report
+
     def _built(self) -> Handbook:
         documents = self.corpus.documents
         included = {
@@ -669,18 +738,7 @@ class ModelBuilder:
         }
 
         def resolve(source: Entry, kinds: tuple[str, ...], target: str) -> Any:
-            for kind in kinds:
-                if target in by_kind[kind]:
-                    return by_kind[kind][target]
-            hidden = next((k for k in kinds if target in excluded_ids[k]), None)
-            if hidden:
-                self.report.warning(
-                    source.source,
-                    None,
-                    f"link from '{source.id}' to {hidden} '{target}' dropped: "
-                    f"'{target}' is not part of the {self.audience} audience",
-                )
-            return None
+            return self._resolve(by_kind, excluded_ids, source, kinds, target)
 
         def resolve_all(source: Entry, kinds: tuple[str, ...], targets: Iterable[str]) -> list[Any]:
             return [e for e in (resolve(source, kinds, t) for t in targets) if e is not None]

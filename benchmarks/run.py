@@ -78,7 +78,7 @@ EDITS = 5
 def one_change(paths: Any, before: Any) -> dict[str, Any]:
     """Edit one practice as a contributor would in `csbp serve` and regenerate as serve does after
     each edit: first its summary, EDITS times (text: no link changes), then its related practices,
-    EDITS times (a link: the model is built anew and the page of each practice it gains changes
+    EDITS times (a link: the model is relinked and the page of each practice it gains changes
     too); then put it back."""
     from csbp.pipeline import read_ahead
 

@@ -91,9 +91,11 @@ after = (page.stat().st_ino, page.read_bytes(), folder.stat().st_mtime_ns)
 facts[-1]["in_place"] = after[0] == before[0] and after[1] != before[1] and after[2] == before[2]
 replace("practices/staff-vetting.yaml", "related: [perimeter-patrols]", "related: [vehicle-barriers]")
 regenerate("link")
-replace("content/lessons/frontage-attack.yaml", "practices: [vehicle-barriers]", "practices: [vehicle-barriers, staff-vetting]")
+lesson = "content/lessons/frontage-attack.yaml"
+replace(lesson, "practices: [vehicle-barriers]", "practices: [vehicle-barriers, staff-vetting]")
 regenerate("lesson link")
-replace("practices/staff-vetting.yaml", "related: [vehicle-barriers]", "related: [green-sharing-practice, vehicle-barriers]")
+marked = "related: [green-sharing-practice, vehicle-barriers]"
+replace("practices/staff-vetting.yaml", "related: [vehicle-barriers]", marked)
 regenerate("link to a marked practice")  # relinked: the link dropped, with its warning
 replace("practices/vehicle-barriers.yaml", "title: Vehicle barriers", "title: Anti-ram barriers")
 regenerate("title")

@@ -97,6 +97,18 @@ regenerate("lesson link")
 marked = "related: [green-sharing-practice, vehicle-barriers]"
 replace("practices/staff-vetting.yaml", "related: [vehicle-barriers]", marked)
 regenerate("link to a marked practice")  # relinked: the link dropped, with its warning
+# Edits checked but not generated (a link to no entry is an error), then the error fixed: the
+# regeneration covers every edit since the last pages, not only those since the last check.
+vetting, barriers = (str(root / "practices" / name) for name in ("staff-vetting.yaml", "vehicle-barriers.yaml"))
+replace("practices/staff-vetting.yaml", marked, "related: [no-such-practice]")
+assert validate(paths, Report(), Progress(quiet=True), changed={vetting}) is not None
+replace("practices/vehicle-barriers.yaml", "known as HVM.", "known as HVM, checked yearly.")
+os.utime(barriers, (an_hour_ago, an_hour_ago))  # settled: its next load takes it as it is
+checked = Report()
+validate(paths, checked, Progress(quiet=True), changed={barriers})
+assert checked.errors, "the broken link is still reported"
+replace("practices/staff-vetting.yaml", "related: [no-such-practice]", marked)
+regenerate("after errors", changed={vetting})
 replace("practices/vehicle-barriers.yaml", "title: Vehicle barriers", "title: Anti-ram barriers")
 regenerate("title")
 (paths.docs_dir / "practices" / "planted.md").write_text("# Planted")
@@ -171,6 +183,7 @@ def test_kept_shortcuts_give_what_the_full_work_would(handbook, tmp_path):
     assert steps["title"]["same_objects"] == entries
     # Patched or built anew, every practice links and is linked back as a full build links it.
     assert steps["link to a marked practice"]["same_objects"] == entries
+    assert "practices/vehicle-barriers.md" in steps["after errors"]["written"]
     for step in steps.values():
         assert step["links_as_built_afresh"], step["note"]
         assert step["dropped_as_built_afresh"], step["note"]

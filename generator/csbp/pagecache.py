@@ -447,20 +447,22 @@ class PageCache:
 
     def finish(self) -> None:
         """Forget pages this run did not produce (renamed or deleted entries)."""
-        if set(self.saved) - self.used:
+        used = self.used  # most runs produce every page they have: each table is checked, not rebuilt
+        if not used.issuperset(self.saved.keys()):
             self.dirty = True  # the record on disk names them
-        for src in set(self.memory) - self.used:
-            del self.memory[src]
-            self.hashes.pop(src, None)
-            self.dirty = True
-        for src in set(self.parts) - self.used:
-            del self.parts[src]
-            self.parts_dirty = True
-        for src in set(self.live) - self.used:
-            del self.live[src]
-            self.parts_dirty = True
-        for src in set(self.saved_parts) - self.used:
-            del self.saved_parts[src]
+        if not used.issuperset(self.memory.keys()):
+            for src in set(self.memory) - used:
+                del self.memory[src]
+                self.hashes.pop(src, None)
+                self.dirty = True
+        for table in (self.parts, self.live):
+            if not used.issuperset(table.keys()):
+                for src in set(table) - used:
+                    del table[src]
+                    self.parts_dirty = True
+        if not used.issuperset(self.saved_parts.keys()):
+            for src in set(self.saved_parts) - used:
+                del self.saved_parts[src]
         self.used = set()
 
     def load(self, path: Path, parts_path: Path | None = None) -> None:

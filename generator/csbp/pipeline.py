@@ -33,6 +33,7 @@ from csbp.validate import Corpus, SchemaSet, load_sources, validate_sources
 SOURCES = SourceCache()
 _PAGE_CACHES: dict[str, PageCache] = {}  # by docs tree
 _ENTRY_PRINTS: dict[str, EntryPrints] = {}  # by docs tree: the last run's entry-page fingerprints
+_PRINTED_FROM: dict[str, Corpus] = {}  # by docs tree: the corpus of those fingerprints
 _CACHES_READ: set[str] = set()
 
 
@@ -108,8 +109,15 @@ def page_cache(paths: HandbookPaths, corpus: Corpus, handbook: Handbook) -> tupl
         vocabularies = hashlib.sha256(paths.vocabularies.read_bytes()).hexdigest()
     except OSError:
         return None
-    digests = {(kind, eid): doc.digest for kind, docs in corpus.documents.items() for eid, doc in docs.items()}
-    fingerprints = Fingerprints(handbook, digests, vocabularies, _ENTRY_PRINTS.get(str(paths.docs_dir)))
+    previous = _ENTRY_PRINTS.get(str(paths.docs_dir))
+    last_corpus = _PRINTED_FROM.get(str(paths.docs_dir))
+    if corpus.edited is not None and previous is not None and corpus.based_on == id(last_corpus):
+        digests = dict(previous.digests)  # of the corpus this one patched, but the edited documents
+        digests.update({(kind, eid): corpus.documents[kind][eid].digest for kind, eid in corpus.edited})
+    else:
+        digests = {(kind, eid): doc.digest for kind, docs in corpus.documents.items() for eid, doc in docs.items()}
+    fingerprints = Fingerprints(handbook, digests, vocabularies, previous)
+    _PRINTED_FROM[str(paths.docs_dir)] = corpus
     _ENTRY_PRINTS[str(paths.docs_dir)] = fingerprints.prints
     return fingerprints, cache
 

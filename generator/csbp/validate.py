@@ -500,6 +500,10 @@ class Corpus:
     glossary: dict[str, Mapping[str, Any]]
     documents: dict[str, dict[str, SourceDocument]]
     vocabularies_digest: str = ""  # of the file both come from; "" when unknown
+    # (kind, id) of the documents that are not the last corpus's very objects, when this corpus
+    # is the last one patched (`_validated_again`); None: any may differ.
+    edited: frozenset[tuple[str, str]] | None = None
+    based_on: int = 0  # id() of the corpus `edited` is relative to (kept alive by whoever compares)
 
     def ids(self, kind: str) -> set[str]:
         return set(self.documents[kind])
@@ -1061,13 +1065,16 @@ def _validated_again(
     documents = {kind: dict(last.corpus.documents[kind]) for kind in KINDS}
     for kind, document in edited:
         documents[kind][document.entry_id] = document
-    corpus = Corpus(vocabularies, last.corpus.glossary, documents, last.corpus.vocabularies_digest)
+    edited_keys = frozenset((kind, document.entry_id) for kind, document in edited)
+    corpus = Corpus(
+        vocabularies, last.corpus.glossary, documents, last.corpus.vocabularies_digest, edited_keys, id(last.corpus)
+    )
     markup.CACHE.live = [
         sources.vocabularies.data if sources.vocabularies else None,
         *itertools.chain.from_iterable(map(_data_of, docs.values()) for docs in documents.values()),
     ]
     _LAST_VALIDATED = _Validated(stamp, today, sources.entries, corpus, warnings)
-    CrossChecker(corpus, report, today).run({(kind, document.entry_id) for kind, document in edited})
+    CrossChecker(corpus, report, today).run(set(edited_keys))
     return corpus
 
 

@@ -12,7 +12,7 @@ import contextlib
 import json
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -101,10 +101,16 @@ def _remember(name: str, content: str | bytes) -> None:
         _WRITTEN.pop(name, None)
 
 
-def write_docs(tree: DocsTree, docs_dir: Path) -> WriteStats:
-    """Make `docs_dir` hold exactly the tree's pages, touching only what differs."""
+def write_docs(
+    tree: DocsTree, docs_dir: Path, found: Mapping[str, tuple[str | bytes, FileStamp]] | None = None
+) -> WriteStats:
+    """Make `docs_dir` hold exactly the tree's pages, touching only what differs. `found`: pages
+    just read from the tree with the file's stamp then (`PageCache.found`): while the stamp holds,
+    the file is not read again to be compared."""
     stats = WriteStats()
     root = os.fspath(docs_dir)
+    for src, seen in (found or {}).items():
+        _WRITTEN[os.path.join(root, src)] = seen
     known = _known_listing(root)
     existing = _remove_strays(tree, docs_dir, stats, known[0] if known is not None else None)
     folders: set[str] | None = None  # folders known to exist, worked out when a file is created
@@ -385,9 +391,14 @@ def _config_yaml(config: dict[str, Any]) -> str:
     return _LAST_CONFIG[1]
 
 
-def write_tree(tree: DocsTree, paths: HandbookPaths, audience: str) -> WriteStats:
+def write_tree(
+    tree: DocsTree,
+    paths: HandbookPaths,
+    audience: str,
+    found: Mapping[str, tuple[str | bytes, FileStamp]] | None = None,
+) -> WriteStats:
     """Write the docs tree and its mkdocs.yml under `<root>/build/`."""
-    stats = write_docs(tree, paths.docs_dir)
+    stats = write_docs(tree, paths.docs_dir, found)
     if write_if_changed(paths.generated_config, config_text(tree, paths, audience)):
         stats.written.append("../mkdocs.yml")
     return stats

@@ -28,6 +28,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import os
 import typing
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -348,6 +349,9 @@ class PageCache:
         self.saved: dict[str, tuple[str, str, bool]] = {}  # from disk: (fingerprint, sha256 of the file, binary)
         self.hashes: dict[str, str] = {}  # sha256 of the content in `memory`, when known
         self.used: set[str] = set()
+        # Pages read back from the docs tree this run, with the file's stamp then: the writer need
+        # not read them again to see that they hold their text (`docs_tree.write_docs`).
+        self.found: dict[str, tuple[str | bytes, FileStamp]] = {}
         self.dirty = True
         self.parts: dict[str, tuple[str, str, Parts]] = {}  # by page: (sha256 of its text, setting, parts)
         # By page, the rows this process last rendered into it: (its text, setting, the blocks of
@@ -374,14 +378,19 @@ class PageCache:
         return content
 
     def _from_disk(self, src: str, saved: tuple[str, str, bool]) -> str | bytes | None:
-        """The page in the docs tree, if its bytes still hash to what was recorded."""
+        """The page in the docs tree, if its bytes still hash to what was recorded; what was found
+        there is noted with the file's stamp before the read (`found`)."""
+        path = self.docs_dir / src
         try:
-            data = (self.docs_dir / src).read_bytes()
+            status = os.stat(path)
+            data = path.read_bytes()
         except OSError:
             return None
         if hashlib.sha256(data).hexdigest() != saved[1]:
             return None
-        return data if saved[2] else data.decode("utf-8")
+        content = data if saved[2] else data.decode("utf-8")
+        self.found[src] = (content, FileStamp.of(status))
+        return content
 
     def put(self, src: str, fingerprint: str, text: str | bytes) -> None:
         self.used.add(src)

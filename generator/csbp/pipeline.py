@@ -229,7 +229,10 @@ def generate(
     handbook, tree = render(paths, corpus, report, progress, audience)
     if report.errors:  # e.g. a broken link in a hand-written page: keep the last good tree
         return Generated(handbook, tree, WriteStats())
-    stats = write_tree(tree, paths, audience)
+    cache = _PAGE_CACHES.get(str(paths.docs_dir))
+    stats = write_tree(tree, paths, audience, cache.found if cache is not None else None)
+    if cache is not None:
+        cache.found = {}
     if save:
         save_caches(paths)
     progress.step("write", f"{len(stats.written)} written, {stats.unchanged} unchanged, {len(stats.removed)} removed")

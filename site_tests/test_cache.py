@@ -229,7 +229,10 @@ def test_serve_style_regeneration_in_one_process_equals_a_cold_build(handbook, t
 # A `csbp serve` session: every edit regenerated in the same process, as serve does it (caches
 # saved and garbage collected only once edits pause). Listing pages then reuse the rows of
 # unchanged entries from their previous text, and unchanged files are skipped by their stat.
-SERVE_SESSION = """
+# What both sessions start with: the handbook's sources made old enough for the loader to trust
+# their stat. Each then lists its STEPS and ends with SESSION_STEPS, which regenerates after each
+# edit as serve does (caches saved every UPKEEP_EVERY steps) and copies sources and tree aside.
+SESSION_START = """
 import os, shutil, sys, time
 from pathlib import Path
 from csbp.config import HandbookPaths
@@ -241,6 +244,45 @@ paths = HandbookPaths.at(root)
 an_hour_ago = time.time() - 3600
 for path in root.rglob("*.yaml"):  # old enough for the loader to trust their stat
     os.utime(path, (an_hour_ago, an_hour_ago))
+"""
+
+SESSION_STEPS = """
+for number, step in enumerate([lambda: None, *STEPS]):
+    step()
+    report = Report()
+    with collection_paused():
+        corpus = validate(paths, report, Progress(quiet=True))
+        assert corpus is not None and not report.errors, [d.format(root) for d in report.errors]
+        generate(paths, corpus, report, Progress(quiet=True), save=False)
+    if number % UPKEEP_EVERY == UPKEEP_EVERY - 1:
+        upkeep(paths)
+    shutil.copytree(root, out / f"step-{number}", ignore=shutil.ignore_patterns("build"))
+    shutil.copytree(root / "build" / "docs", out / f"step-{number}-docs")
+print(number)
+"""
+
+
+def run_session(steps: str, root: Path, tmp_path: Path) -> int:
+    """Run a session's steps on `root` in a fresh process; check that after each step the
+    regenerated tree equals a cold build of the same sources; the number of steps."""
+    out = tmp_path / "session"
+    environment = {**os.environ, "CSBP_CACHE_KEY_DIR": str(tmp_path / "key")}
+    result = subprocess.run(
+        [sys.executable, "-c", SESSION_START + steps + SESSION_STEPS, str(root), str(out)],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    steps_run = int(result.stdout.strip().splitlines()[-1])
+    for number in range(steps_run + 1):
+        assert docs_bytes(out / f"step-{number}-docs") == cold_tree(out / f"step-{number}", tmp_path), number
+    return steps_run
+
+
+SERVE_SESSION = """
+UPKEEP_EVERY = 3
 pristine = out / "pristine"
 shutil.copytree(root, pristine)
 
@@ -300,19 +342,6 @@ STEPS = [
     ),
     back_to_pristine,
 ]
-
-for number, step in enumerate([lambda: None, *STEPS]):
-    step()
-    report = Report()
-    with collection_paused():
-        corpus = validate(paths, report, Progress(quiet=True))
-        assert corpus is not None and not report.errors, [d.format(root) for d in report.errors]
-        generate(paths, corpus, report, Progress(quiet=True), save=False)
-    if number % 3 == 2:
-        upkeep(paths)
-    shutil.copytree(root, out / f"step-{number}", ignore=shutil.ignore_patterns("build"))
-    shutil.copytree(root / "build" / "docs", out / f"step-{number}-docs")
-print(number)
 """
 
 
@@ -324,19 +353,7 @@ def test_every_regeneration_of_a_serve_session_equals_a_cold_build(handbook, tmp
     """Edits that change listings (a summary, a title that reorders them, a new facet term, a
     history note, an added, renamed and deleted practice), one the file's stat hides but for its
     ctime, and a return to the original sources: after each, the tree equals a cold build."""
-    out = tmp_path / "session"
-    environment = {**os.environ, "CSBP_CACHE_KEY_DIR": str(tmp_path / "key")}
-    result = subprocess.run(
-        [sys.executable, "-c", SERVE_SESSION, str(handbook), str(out)],
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr
-    steps = int(result.stdout.strip().splitlines()[-1])
-    for number in range(steps + 1):
-        assert docs_bytes(out / f"step-{number}-docs") == cold_tree(out / f"step-{number}", tmp_path), number
+    run_session(SERVE_SESSION, handbook, tmp_path)
 
 
 def test_a_practice_deleted_between_two_builds_leaves_every_listing(handbook, tmp_path):
@@ -354,18 +371,8 @@ def test_a_practice_deleted_between_two_builds_leaves_every_listing(handbook, tm
 
 
 SYNTH_SESSION = """
-import os, shutil, sys, time
-from pathlib import Path
 import yaml
-from csbp.config import HandbookPaths
-from csbp.diagnostics import Report
-from csbp.pipeline import Progress, collection_paused, generate, upkeep, validate
-
-root, out = Path(sys.argv[1]), Path(sys.argv[2])
-paths = HandbookPaths.at(root)
-an_hour_ago = time.time() - 3600
-for path in root.rglob("*.yaml"):  # old enough for the loader to trust their stat
-    os.utime(path, (an_hour_ago, an_hour_ago))
+UPKEEP_EVERY = 4
 
 
 def edit(relative, change):
@@ -408,19 +415,6 @@ STEPS = [
     lambda: edit(middle, lambda d: d.update(aliases=["an-older-name"])),  # a redirect page more
     lambda: edit(middle, lambda d: d.pop("aliases")),
 ]
-
-for number, step in enumerate([lambda: None, *STEPS]):
-    step()
-    report = Report()
-    with collection_paused():
-        corpus = validate(paths, report, Progress(quiet=True))
-        assert corpus is not None and not report.errors, [d.format(root) for d in report.errors]
-        generate(paths, corpus, report, Progress(quiet=True), save=False)
-    if number % 4 == 3:
-        upkeep(paths)
-    shutil.copytree(root, out / f"step-{number}", ignore=shutil.ignore_patterns("build"))
-    shutil.copytree(root / "build" / "docs", out / f"step-{number}-docs")
-print(number)
 """
 
 
@@ -437,17 +431,4 @@ def test_a_serve_session_on_a_larger_handbook_equals_cold_builds(tmp_path, monke
     root = tmp_path / "handbook"
     synth.write_handbook(40, root)
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1795564800")  # 2026-11-25, for the session and the cold builds
-    out = tmp_path / "session"
-    environment = {**os.environ, "CSBP_CACHE_KEY_DIR": str(tmp_path / "key")}
-    result = subprocess.run(
-        [sys.executable, "-c", SYNTH_SESSION, str(root), str(out)],
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr
-    steps = int(result.stdout.strip().splitlines()[-1])
-    assert steps == 11
-    for number in range(steps + 1):
-        assert docs_bytes(out / f"step-{number}-docs") == cold_tree(out / f"step-{number}", tmp_path), number
+    assert run_session(SYNTH_SESSION, root, tmp_path) == 11

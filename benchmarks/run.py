@@ -136,7 +136,7 @@ def _regenerate_after(paths: Any, source: Path, data: dict[str, Any]) -> dict[st
     # taken as they were, without a stat (serve.py; when it must poll, each is stat'ed).
     with collection_paused():
         corpus = validate(paths, report, progress, changed={os.path.abspath(source)})
-        generated = generate(paths, corpus, report, progress, save=False)
+        generated = generate(paths, corpus, report, progress, save=False, in_place=True)
         elapsed = time.perf_counter() - started
     assert corpus is not None and not report.errors, [d.format(paths.root) for d in report.errors]
     return {

@@ -247,13 +247,27 @@ for path in root.rglob("*.yaml"):  # old enough for the loader to trust their st
 """
 
 SESSION_STEPS = """
+def sources():  # what a watcher would report: the source files whose stat moved
+    found = {}
+    for folder in (root / "practices", root / "content"):
+        for path in folder.rglob("*"):
+            if path.is_file():
+                status = path.stat()
+                found[str(path)] = (status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino)
+    return found
+
+
+WATCHED = sys.argv[3] == "watched"
 for number, step in enumerate([lambda: None, *STEPS]):
+    before = sources()
     step()
+    after = sources()
+    reported = {path for path in before.keys() | after.keys() if before.get(path) != after.get(path)}
     report = Report()
     with collection_paused():
-        corpus = validate(paths, report, Progress(quiet=True))
+        corpus = validate(paths, report, Progress(quiet=True), changed=reported if WATCHED and number else None)
         assert corpus is not None and not report.errors, [d.format(root) for d in report.errors]
-        generate(paths, corpus, report, Progress(quiet=True), save=False)
+        generate(paths, corpus, report, Progress(quiet=True), save=False, in_place=True)
     if number % UPKEEP_EVERY == UPKEEP_EVERY - 1:
         upkeep(paths)
     shutil.copytree(root, out / f"step-{number}", ignore=shutil.ignore_patterns("build"))
@@ -262,13 +276,15 @@ print(number)
 """
 
 
-def run_session(steps: str, root: Path, tmp_path: Path) -> int:
-    """Run a session's steps on `root` in a fresh process; check that after each step the
+def run_session(steps: str, root: Path, tmp_path: Path, watched: bool = False) -> int:
+    """Run a session's steps on `root` in a fresh process (`watched`: each regeneration told of
+    the files that changed, as serve's watcher tells it); check that after each step the
     regenerated tree equals a cold build of the same sources; the number of steps."""
     out = tmp_path / "session"
     environment = {**os.environ, "CSBP_CACHE_KEY_DIR": str(tmp_path / "key")}
+    mode = "watched" if watched else "polled"
     result = subprocess.run(
-        [sys.executable, "-c", SESSION_START + steps + SESSION_STEPS, str(root), str(out)],
+        [sys.executable, "-c", SESSION_START + steps + SESSION_STEPS, str(root), str(out), mode],
         capture_output=True,
         text=True,
         env=environment,
@@ -349,11 +365,12 @@ def docs_bytes(docs: Path) -> dict[str, bytes]:
     return {p.relative_to(docs).as_posix(): p.read_bytes() for p in sorted(docs.rglob("*")) if p.is_file()}
 
 
-def test_every_regeneration_of_a_serve_session_equals_a_cold_build(handbook, tmp_path):
+@pytest.mark.parametrize("watched", [False, True], ids=["polled", "watched"])
+def test_every_regeneration_of_a_serve_session_equals_a_cold_build(handbook, tmp_path, watched):
     """Edits that change listings (a summary, a title that reorders them, a new facet term, a
     history note, an added, renamed and deleted practice), one the file's stat hides but for its
     ctime, and a return to the original sources: after each, the tree equals a cold build."""
-    run_session(SERVE_SESSION, handbook, tmp_path)
+    run_session(SERVE_SESSION, handbook, tmp_path, watched)
 
 
 def test_a_practice_deleted_between_two_builds_leaves_every_listing(handbook, tmp_path):
@@ -431,4 +448,4 @@ def test_a_serve_session_on_a_larger_handbook_equals_cold_builds(tmp_path, monke
     root = tmp_path / "handbook"
     synth.write_handbook(40, root)
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1795564800")  # 2026-11-25, for the session and the cold builds
-    assert run_session(SYNTH_SESSION, root, tmp_path) == 11
+    assert run_session(SYNTH_SESSION, root, tmp_path, watched=True) == 11

@@ -38,7 +38,7 @@ def regenerate(note, changed=None):
     with collection_paused():
         corpus = validate(paths, report, Progress(quiet=True), changed=changed)
         assert corpus is not None and not report.errors, [d.format(root) for d in report.errors]
-        generated = generate(paths, corpus, report, Progress(quiet=True), save=False)
+        generated = generate(paths, corpus, report, Progress(quiet=True), save=False, in_place=True)
     # Every entry page's fingerprint as this run took it over or worked it out, against one
     # worked out afresh from the same model and sources.
     kept = pipeline._ENTRY_PRINTS[str(paths.docs_dir)].entries
@@ -144,6 +144,19 @@ turned_down = Report()
 validate(paths, turned_down, Progress(quiet=True), changed={str(root / "practices" / "staff-vetting.yaml")})
 replace("practices/staff-vetting.yaml", "tlp: TLP:PURPLE", "tlp: TLP:CLEAR")
 regenerate("fixed", changed={str(root / "practices" / "staff-vetting.yaml")})
+# A file that does not load (over the size limit) is reported at every check, also when the
+# watcher reports only another file, until it loads again.
+oversized = root / "practices" / "perimeter-patrols.yaml"
+kept_text = oversized.read_text()
+os.utime(oversized, (an_hour_ago, an_hour_ago))
+regenerate("settled", changed={str(oversized)})  # its stat trusted from here on
+oversized.write_text(kept_text + "#" * 1_100_000 + "\\n")
+too_big = [Report(), Report()]
+validate(paths, too_big[0], Progress(quiet=True), changed={str(oversized)})
+replace("practices/staff-vetting.yaml", "Check the identity and references", "Check the identity and all references")
+validate(paths, too_big[1], Progress(quiet=True), changed={str(root / "practices" / "staff-vetting.yaml")})
+oversized.write_text(kept_text)
+regenerate("loads again", changed={str(oversized)})
 
 result = []
 for before, after in zip(facts, facts[1:]):
@@ -151,6 +164,7 @@ for before, after in zip(facts, facts[1:]):
         (b for b in before["handbook"].entries() if (b.kind, b.id) == (e.kind, e.id)), None)]
     result.append({k: v for k, v in after.items() if k != "handbook"} | {"same_objects": len(same)})
 print(json.dumps({"turned_down": [d.format(root) for d in turned_down.errors],
+                  "too_big": [[d.format(root) for d in r.errors] for r in too_big],
                   "first_warnings": facts[0]["warnings"], "first_stale": facts[0]["stale_fingerprints"],
                   "entries": len(facts[0]["handbook"].entries()), "steps": result}))
 """
@@ -215,4 +229,7 @@ def test_kept_shortcuts_give_what_the_full_work_would(handbook, tmp_path):
     assert steps["not reported"]["written"] == []
     assert "practices/perimeter-patrols.md" in steps["snapshot"]["written"]
     assert [e for e in session["turned_down"] if "practices/staff-vetting.yaml" in e and "TLP:PURPLE" in e]
+    for errors in session["too_big"]:
+        assert [e for e in errors if "practices/perimeter-patrols.yaml" in e and "byte limit" in e], errors
+    assert "practices/perimeter-patrols.md" not in steps["loads again"]["written"]  # as it was
     assert {"practices/vehicle-barriers.md", "glossary.md"} <= set(steps["overwritten"]["written"])

@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from csbp.config import RACY_NS, FileStamp, HandbookPaths, stamp_at
+from csbp.config import RACY_NS, FileStamp, HandbookPaths, stamp_at, stamp_fields
 from csbp.render import DocsTree, NavItem
 
 
@@ -102,11 +102,16 @@ def _remember(name: str, content: str | bytes) -> None:
 
 
 def write_docs(
-    tree: DocsTree, docs_dir: Path, found: Mapping[str, tuple[str | bytes, FileStamp]] | None = None
+    tree: DocsTree,
+    docs_dir: Path,
+    found: Mapping[str, tuple[str | bytes, FileStamp]] | None = None,
+    in_place: bool = False,
 ) -> WriteStats:
     """Make `docs_dir` hold exactly the tree's pages, touching only what differs. `found`: pages
     just read from the tree with the file's stamp then (`PageCache.found`): while the stamp holds,
-    the file is not read again to be compared."""
+    the file is not read again to be compared. `in_place`: changed pages are overwritten where
+    they are (`csbp serve`); otherwise replaced by a rename, which moves their folder's stamp, so
+    a `csbp serve` on the same tree notices another process's pages."""
     stats = WriteStats()
     root = os.fspath(docs_dir)
     for src, seen in (found or {}).items():
@@ -137,14 +142,14 @@ def write_docs(
                 folders.add(folder)
         todo.append((src, name, content, exists))
     todo.sort()
-    for (src, *_item), written in zip(todo, _write_all([item[1:] for item in todo]), strict=True):
+    for (src, *_item), written in zip(todo, _write_all([item[1:] for item in todo], in_place), strict=True):
         if written:
             stats.written.append(src)
         else:
             stats.unchanged += 1
     _LAST_TREE[root] = dict(tree.pages)
-    if known is not None and folders is None and not stats.removed:
-        # Pages overwritten in place only: every folder is as `_known_listing` just found it.
+    if known is not None and folders is None and not stats.removed and (in_place or not stats.written):
+        # No page created, removed or renamed over: every folder is as `_known_listing` found it.
         _LISTINGS[root] = (known[0], known[1], known[2])
     else:
         every = folders if folders is not None else {""} | {relative.rpartition("/")[0] for relative in existing}
@@ -159,12 +164,12 @@ WRITE_THREADS = 4
 _THREADS_FROM = 64
 
 
-def _write_all(todo: list[tuple[str, str | bytes, bool]]) -> list[bool]:
-    """`write_if_changed` for each (path, content, exists), in order, overwriting pages in place."""
+def _write_all(todo: list[tuple[str, str | bytes, bool]], in_place: bool) -> list[bool]:
+    """`write_if_changed` for each (path, content, exists), in order."""
     if len(todo) < _THREADS_FROM:
-        return [write_if_changed(*item, in_place=True) for item in todo]
+        return [write_if_changed(*item, in_place=in_place) for item in todo]
     with ThreadPoolExecutor(WRITE_THREADS) as pool:
-        return list(pool.map(lambda item: write_if_changed(*item, in_place=True), todo))
+        return list(pool.map(lambda item: write_if_changed(*item, in_place=in_place), todo))
 
 
 # What this process last left in each docs tree: its files, the stamp of each of its folders
@@ -208,8 +213,8 @@ def _known_listing(root: str) -> tuple[frozenset[str], dict[str, FileStamp | Non
             status = os.stat(prefix + folder if folder else root)
         except OSError:
             return None
-        if stamp != (status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino, status.st_dev):
-            return None  # a FileStamp is that tuple
+        if stamp != stamp_fields(status):
+            return None
         if stamp.mtime_ns >= recorded - RACY_NS:
             racy.append(folder)
     if racy and not _folders_hold(root, racy, files, stamps.keys()):
@@ -396,9 +401,10 @@ def write_tree(
     paths: HandbookPaths,
     audience: str,
     found: Mapping[str, tuple[str | bytes, FileStamp]] | None = None,
+    in_place: bool = False,
 ) -> WriteStats:
-    """Write the docs tree and its mkdocs.yml under `<root>/build/`."""
-    stats = write_docs(tree, paths.docs_dir, found)
+    """Write the docs tree and its mkdocs.yml under `<root>/build/` (`in_place`: as `write_docs`)."""
+    stats = write_docs(tree, paths.docs_dir, found, in_place)
     if write_if_changed(paths.generated_config, config_text(tree, paths, audience)):
         stats.written.append("../mkdocs.yml")
     return stats

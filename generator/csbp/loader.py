@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 
 from csbp import cachefile
-from csbp.config import FileStamp, settled
+from csbp.config import FileStamp, settled, stamp_fields
 from csbp.diagnostics import Diagnostic, Position, Report
 from csbp.parallel import fork_map
 
@@ -295,8 +295,7 @@ class SourceCache:
                 status = os.stat(key)
             except OSError:
                 return None
-            stamp = (status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino, status.st_dev)
-            if known[0] != stamp:  # a FileStamp is that tuple
+            if known[0] != stamp_fields(status):
                 return None
         if hit is None or hit[0] != known[1]:
             return None
@@ -439,8 +438,16 @@ def load_yaml(path: Path, report: Report, cache: SourceCache | None = None) -> S
     """Parse one YAML file; on any problem, report it with its position and return None.
 
     With a `cache`, a file whose bytes were parsed before is not parsed again, and a file
-    whose stat is unchanged since this process last read it is not even read.
+    whose stat is unchanged since this process last read it is not even read. A file that does
+    not load is not trusted by its stat afterwards: it is looked at, and reported, every time.
     """
+    document = _load_yaml(path, report, cache)
+    if document is None and cache is not None:
+        cache.stats.pop(str(path), None)
+    return document
+
+
+def _load_yaml(path: Path, report: Report, cache: SourceCache | None) -> SourceDocument | None:
     document = SourceDocument(path=path, data=None)
     try:
         status = path.stat()

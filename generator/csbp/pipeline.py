@@ -223,14 +223,16 @@ def generate(
     progress: Progress,
     audience: str = "public",
     save: bool = True,
+    in_place: bool = False,
 ) -> Generated:
     """Render and write; then save the caches, unless the caller saves them later (`save=False`:
-    `csbp serve` saves once edits pause and at exit, not after every regeneration)."""
+    `csbp serve` saves once edits pause and at exit, not after every regeneration). `in_place`:
+    changed pages are overwritten where they are (`csbp serve`, see `docs_tree.write_docs`)."""
     handbook, tree = render(paths, corpus, report, progress, audience)
     if report.errors:  # e.g. a broken link in a hand-written page: keep the last good tree
         return Generated(handbook, tree, WriteStats())
     cache = _PAGE_CACHES.get(str(paths.docs_dir))
-    stats = write_tree(tree, paths, audience, cache.found if cache is not None else None)
+    stats = write_tree(tree, paths, audience, cache.found if cache is not None else None, in_place)
     if cache is not None:
         cache.found = {}
     if save:

@@ -1046,11 +1046,7 @@ def _validated_again(
     vocabularies = last.corpus.vocabularies
     for kind, document in edited:
         start = len(report.diagnostics)
-        known = cache.valid.get(str(document.path))
-        if known is not None and known[0] == document.digest and known[1] == stamp:
-            for path, message in known[2]:
-                report.warning(document.path, document.position_of(path), message)
-        else:
+        if not _known_valid(document, stamp, report, cache):
             validator, fast = schemas.compiled(kind, vocabularies, last.corpus.vocabularies_digest)
             found: list[tuple[JsonPath, str]] = []
             if not validate_schema(schemas, validator, document, report, found, fast):
@@ -1069,8 +1065,9 @@ def _validated_again(
     corpus = Corpus(
         vocabularies, last.corpus.glossary, documents, last.corpus.vocabularies_digest, edited_keys, id(last.corpus)
     )
+    assert sources.vocabularies is not None  # `validate_sources` stops before without them
     markup.CACHE.live = [
-        sources.vocabularies.data if sources.vocabularies else None,
+        sources.vocabularies.data,
         *itertools.chain.from_iterable(map(_data_of, docs.values()) for docs in documents.values()),
     ]
     _LAST_VALIDATED = _Validated(stamp, today, sources.entries, corpus, warnings)

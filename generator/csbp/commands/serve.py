@@ -11,6 +11,7 @@ import argparse
 import contextlib
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -61,6 +62,18 @@ def _snapshot(paths: HandbookPaths) -> dict[Path, float]:
     return {p: p.stat().st_mtime for p in files}
 
 
+def _take_in(seen: dict[Path, float], reported: set[Path]) -> None:
+    """Update a snapshot (`_snapshot`) for the files the watcher reported."""
+    for path in reported:
+        try:
+            status = path.stat()
+        except OSError:
+            seen.pop(path, None)
+            continue
+        if stat.S_ISREG(status.st_mode):
+            seen[path] = status.st_mtime
+
+
 # From this many pages on, a full engine rebuild after every edit takes longer than a reader waits
 # (about 15 s at 1,000 pages): the engine then rebuilds only the pages csbp rewrote (its dirty mode).
 DIRTY_FROM_PAGES = 1000
@@ -98,7 +111,7 @@ def regenerate(
         )
         if corpus is None:
             return None
-        generated = generate(paths, corpus, report, progress, audience=audience, save=not later)
+        generated = generate(paths, corpus, report, progress, audience=audience, save=not later, in_place=True)
     print_report(report, paths)
     if report.errors:
         print("csbp: fix the errors above; the served pages are unchanged", file=sys.stderr)
@@ -162,6 +175,7 @@ def _serve(args: argparse.Namespace, paths: HandbookPaths, schemas: SchemaSet, w
                 watcher = None
             if reported:
                 regenerate(paths, args.audience, schemas, args.quiet, later=True, changed=reported)
+                _take_in(seen, reported)  # so the next snapshot does not find them again
                 unsaved_since = time.monotonic()
                 continue
             if watcher is None:

@@ -120,7 +120,9 @@ class HandbookPaths:
 
     def listing_token(self, kind: str) -> object | None:
         """An object that stays the same while the entry folder's listing is the one last read
-        (none when it is not kept): the caller may keep what it made of the listing until then."""
+        (none when it is not kept): the caller may keep what it made of the listing until then.
+        The folder's stamp is looked at first, as `entry_files` does."""
+        _entry_folder(self.kind_dir(kind))
         return _LISTINGS.get(self.kind_dir(kind))
 
     def stray_files(self, kind: str) -> list[Path]:

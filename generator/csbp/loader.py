@@ -10,6 +10,7 @@ as building the data.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -80,13 +81,10 @@ class SourceDocument:
             made_from = self.__dict__["_made_from"] = (self.digest, f"{self.path}:{self.digest}")
         return made_from[1]
 
-    @property
+    @functools.cached_property
     def entry_id(self) -> str:
         """The entry's id: its file name without `.yaml` (asked for every file at every load)."""
-        entry_id = self.__dict__.get("_entry_id")
-        if entry_id is None or entry_id[0] is not self.path:
-            entry_id = self.__dict__["_entry_id"] = (self.path, self.path.stem)
-        return entry_id[1]
+        return self.path.stem
 
     def position_of(self, json_path: JsonPath, prefer_key: bool = False) -> Position:
         """Where the value at `json_path` (or its nearest ancestor) is written."""

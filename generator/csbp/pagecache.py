@@ -308,7 +308,7 @@ class Fingerprints:
             return known[2]
         key = _sha(self.base, "listing", name, *self.idents(entries))
         same = known is not None and known[0] is entries  # the same entries, one of them edited
-        members = known[1] if same and known is not None else frozenset((e.kind, e.id) for e in entries)
+        members = known[1] if same and known else frozenset((e.kind, e.id) for e in entries)
         self.prints.listings[name] = (entries, members, key)
         return key
 
@@ -456,23 +456,25 @@ class PageCache:
 
     def finish(self) -> None:
         """Forget pages this run did not produce (renamed or deleted entries)."""
-        used = self.used  # most runs produce every page they have: each table is checked, not rebuilt
-        if not used.issuperset(self.saved.keys()):
+        if not self.used.issuperset(self.saved.keys()):
             self.dirty = True  # the record on disk names them
-        if not used.issuperset(self.memory.keys()):
-            for src in set(self.memory) - used:
-                del self.memory[src]
-                self.hashes.pop(src, None)
-                self.dirty = True
-        for table in (self.parts, self.live):
-            if not used.issuperset(table.keys()):
-                for src in set(table) - used:
-                    del table[src]
-                    self.parts_dirty = True
-        if not used.issuperset(self.saved_parts.keys()):
-            for src in set(self.saved_parts) - used:
-                del self.saved_parts[src]
+        for src in self._forget_unused(self.memory):
+            self.hashes.pop(src, None)
+            self.dirty = True
+        if self._forget_unused(self.parts) + self._forget_unused(self.live):
+            self.parts_dirty = True
+        self._forget_unused(self.saved_parts)
         self.used = set()
+
+    def _forget_unused(self, table: dict[str, Any]) -> list[str]:
+        """Drop from `table` the pages this run did not produce; the pages dropped. Most runs
+        produce every page they have: the table is checked, not rebuilt."""
+        if self.used.issuperset(table.keys()):
+            return []
+        gone = [src for src in table if src not in self.used]
+        for src in gone:
+            del table[src]
+        return gone
 
     def load(self, path: Path, parts_path: Path | None = None) -> None:
         """Take over the record of the last run; its parts are read later, when first needed."""

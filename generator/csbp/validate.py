@@ -547,7 +547,7 @@ class _Checked:
     found: dict[tuple[str, str], tuple[str, list[Diagnostic]]] = field(default_factory=dict)
     # Each entry's aliases when the ids were last found unique (None: they were not, or unknown).
     aliases: dict[tuple[str, str], tuple[Any, ...]] | None = None
-    findings: set[tuple[str, str]] = field(default_factory=set)  # the entries whose checks found something
+    findings: set[tuple[str, str]] = field(default_factory=set)  # the entries of `found` with something found
 
     def start(self, ids: tuple[frozenset[str], ...], today: dt.date) -> None:
         self.ids, self.today, self.found, self.aliases, self.findings = ids, today, {}, None, set()
@@ -584,7 +584,6 @@ class CrossChecker:
                     continue
                 checked.append((kind, entry_id))
                 self._check(kind, entry_id, document)
-        _CHECKED.findings = {key for key, (_made_from, diagnostics) in found.items() if diagnostics}
         self._check_unique_ids(checked)
         self._prerequisite_cycles()
 
@@ -593,10 +592,15 @@ class CrossChecker:
         first = len(self.report.diagnostics)
         self._lifecycle(kind, entry_id, document)
         getattr(self, f"_{kind}")(entry_id, document)
+        found = self.report.diagnostics[first:]
         if document.digest:
-            _CHECKED.found[(kind, entry_id)] = (document.made_from, self.report.diagnostics[first:])
+            _CHECKED.found[(kind, entry_id)] = (document.made_from, found)
         else:
             _CHECKED.found.pop((kind, entry_id), None)
+        if found and document.digest:
+            _CHECKED.findings.add((kind, entry_id))
+        else:
+            _CHECKED.findings.discard((kind, entry_id))
 
     def _run_edited(self, edited: set[tuple[str, str]]) -> None:
         """`run` for the same ids as last time: the edited entries and the learning paths (whose
@@ -607,10 +611,6 @@ class CrossChecker:
             self.report.diagnostics.extend(_CHECKED.found[key][1])
         for kind, entry_id in again:
             self._check(kind, entry_id, documents[kind][entry_id])
-            if _CHECKED.found.get((kind, entry_id), ("", []))[1]:
-                _CHECKED.findings.add((kind, entry_id))
-            else:
-                _CHECKED.findings.discard((kind, entry_id))
         self._check_unique_ids(again)
         self._prerequisite_cycles()
 
@@ -868,7 +868,7 @@ def load_sources(
                 "rename it to end in .yaml, or move it out of the folder",
             )
         listed = paths.entry_files(kind)
-        token = paths.listing_token(kind)  # after the listing: the one it was read from
+        token = paths.listing_token(kind)
         files = [path for path in listed if check_file_name(path, report)]
         loaded = load_yaml_files(files, report, cache, changed)
         entries[kind] = [document for document in loaded if document is not None]
@@ -910,7 +910,6 @@ def _kept_folder(
     kept: _KeptFolder | None = cache.folders.get(str(paths.kind_dir(kind)))
     if kept is None:
         return None
-    paths.entry_files(kind)  # the folder's stamp looked at again
     if paths.listing_token(kind) is not kept.token:
         return None
     loaded = list(kept.loaded)
@@ -965,13 +964,9 @@ def validate_sources(
     accepted: set[Path] = set()
     first = len(report.diagnostics)
     pending: dict[str, list[SourceDocument]] = {kind: [] for kind in KINDS}
-    valid = cache.valid if cache is not None else {}
     for kind in KINDS:
         for document in sources.entries[kind]:
-            known = valid.get(str(document.path))  # `_known_valid`, inline: asked for every file
-            if known is not None and known[0] == document.digest and known[1] == stamp:
-                for path, message in known[2]:
-                    report.warning(document.path, document.position_of(path), message)
+            if _known_valid(document, stamp, report, cache):
                 accepted.add(document.path)
             else:
                 pending[kind].append(document)
@@ -988,7 +983,7 @@ def validate_sources(
     documents = {  # in file order, whichever way each was accepted
         kind: {d.entry_id: d for d in sources.entries[kind] if d.path in accepted} for kind in KINDS
     }
-    markup.CACHE.live = [vocabulary_doc.data, *(d.data for kind in KINDS for d in documents[kind].values())]
+    _keep_live(vocabulary_doc, documents)
     corpus = Corpus(vocabularies, vocabulary_doc.data.get("glossary", {}), documents, vocabulary_doc.digest)
     _LAST_VALIDATED = None
     if cache is not None and len(accepted) == sum(len(docs) for docs in sources.entries.values()):
@@ -1066,16 +1061,19 @@ def _validated_again(
         vocabularies, last.corpus.glossary, documents, last.corpus.vocabularies_digest, edited_keys, id(last.corpus)
     )
     assert sources.vocabularies is not None  # `validate_sources` stops before without them
-    markup.CACHE.live = [
-        sources.vocabularies.data,
-        *itertools.chain.from_iterable(map(_data_of, docs.values()) for docs in documents.values()),
-    ]
+    _keep_live(sources.vocabularies, documents)
     _LAST_VALIDATED = _Validated(stamp, today, sources.entries, corpus, warnings)
     CrossChecker(corpus, report, today).run(set(edited_keys))
     return corpus
 
 
-_data_of = operator.attrgetter("data")
+def _keep_live(vocabulary_doc: SourceDocument, documents: dict[str, dict[str, SourceDocument]]) -> None:
+    """Tell the Markdown cache which data is in use (what it saves is what these hold)."""
+    data_of = operator.attrgetter("data")
+    markup.CACHE.live = [
+        vocabulary_doc.data,
+        *itertools.chain.from_iterable(map(data_of, documents[kind].values()) for kind in KINDS),
+    ]
 
 
 def _known_valid(document: SourceDocument, stamp: str, report: Report, cache: SourceCache | None) -> bool:

@@ -19,6 +19,13 @@ def test_script_event_handlers_and_dangerous_urls_are_removed():
         assert bad not in html
 
 
+def test_a_dangerous_url_in_a_plain_sentence_is_removed_and_reported(monkeypatch):
+    monkeypatch.setattr(markup, "_CONVERTER", None)  # the sentence takes the shortcut, not the converter
+    html, removed = markup._render("See [the notice](javascript:steal) and [data](data:text/html,x) first.")
+    assert "javascript:" not in html and "data:" not in html and "the notice" in html
+    assert removed == ("a[href]",)
+
+
 def test_links_keep_safe_schemes_and_get_noopener():
     html = markdown_block("[ISPS](https://www.imo.org/) and [mail](mailto:a@b.c)")
     assert 'href="https://www.imo.org/"' in html and 'rel="noopener noreferrer"' in html
@@ -96,9 +103,45 @@ def test_text_of_several_plain_lines_is_rendered_as_the_converter_renders_it(lin
     assert markup._to_html(text, 2) == converter_output(text)
 
 
+# Pieces of links and of near-links: whole links, their parts, and URLs the shortcut must leave alone.
+_LINK_PIECES = (
+    _PARAGRAPH_PIECES
+    | st.sampled_from(["[", "]", "(", ")", "![", "\\[", "[a]", "[Guide](", "](", "[1.](", "[a ](", "[ a]("])
+    | st.sampled_from(["[**a**](", "[two words](", "[a (b)](", "<u>", '"t"', "a%20b", "u_v__w", "u*v", "u&v"])
+    | st.sampled_from(["https://e.org/p/1", "u\tv", "#f", "mailto:a@b.c", "javascript:x"])
+    | st.sampled_from(["[a](u)", "[Guide](https://e.org/p/1)", "[a b](#f)", "[1](u.v)", "[x](javascript:x)"])
+)
+
+
+@settings(max_examples=4000, deadline=None)
+@given(st.lists(_LINK_PIECES, max_size=14).map("".join))
+def test_paragraphs_with_inline_links_are_rendered_as_the_converter_renders_them(text):
+    assert markup._to_html(text, 2) == converter_output(text)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["See ", "", "**Note.** ", "Read ", "1 "]),
+            st.text(alphabet=st.sampled_from(list("aB1 .:,;'()=-/?")), min_size=1, max_size=8),
+            st.text(alphabet=st.sampled_from(list("aZ9:/._~%?=#+@,;-")), min_size=1, max_size=12),
+            st.sampled_from([".", " and more", "", ", then", "(x)"]),
+            st.sampled_from(["\n", "\n\n", " "]),
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_sentences_with_links_are_rendered_as_the_converter_renders_them(sentences):
+    text = "".join(f"{lead}[{words}]({url}){tail}{end}" for lead, words, url, tail, end in sentences)
+    assert markup._to_html(text, 2) == converter_output(text)
+
+
 def test_strong_spans_and_dates_take_the_shortcut(monkeypatch):
     texts = ["Use **bold** twice: **here** and**there**.", "**Care.** Check it", "2025-06-04", "3 gates"]
     texts.append("**Receive.** Agree how a change will be\nnotified, and keep a log.\n\nTest it **twice** a year.\n")
+    texts.append("See the [published guidance](https://example.org/p/7) and [its annex](https://e.org/a#b).\n")
     expected = {text: converter_output(text) for text in texts}
     monkeypatch.setattr(markup, "_CONVERTER", None)  # a conversion would now fail
     for text in texts:

@@ -117,6 +117,10 @@ _PLAIN_LINE = re.compile(r"(?!\d+\.)[A-Za-z0-9][^\\`*_{}\[\]<>&#|~!\n]*")
 # <strong> wherever it stands in a line that is otherwise plain.
 _BLANK_LINES = re.compile(r"\n\n+")
 _STRONG = re.compile(r"(?<!\*)\*\*([A-Za-z0-9](?:[^\\`*_{}\[\]<>&#|~!\n]*[^\s\\`*_{}\[\]<>&#|~!])?)\*\*(?!\*)")
+# An inline `[words](url)` link: words as in a plain line, a URL of characters the converter copies
+# to the href unchanged (no space, quote, bracket, parenthesis, `&`, `<` or `*`). The sanitiser
+# still judges the URL afterwards, as it does the converter's links.
+_LINK = re.compile(r"\[([A-Za-z0-9][^\\`*_{}\[\]<>&#|~!\n]*)\]\(([A-Za-z0-9:/._~%?=#+@,;-]+)\)")
 
 
 def _to_html(text: str, shift: int = 0) -> str:
@@ -137,17 +141,20 @@ def _to_html(text: str, shift: int = 0) -> str:
 
 
 def _paragraphs(text: str) -> str | None:
-    """The converter's output for paragraphs of plain lines with `**strong**` spans, the shape of
-    most entry text; None for anything else (a line that could start a list, a heading, a quote,
+    """The converter's output for paragraphs of plain lines with `**strong**` spans and `[inline](links)`,
+    the shape of most entry text; None for anything else (a line that could start a list, a heading, a quote,
     code or HTML, a trailing space that could make a line break, a span across lines)."""
     paragraphs: list[str] = []
     for block in _BLANK_LINES.split(text.strip("\n")):
         lines = block.split("\n")
         for line in lines:
             plain = _STRONG.sub("X", line) if "**" in line else line
+            plain = _LINK.sub("X", plain) if "[" in plain else plain
             if not (line.isprintable() and not line.endswith(" ") and _PLAIN_LINE.fullmatch(plain)):
                 return None
-        paragraphs.append("<p>" + _STRONG.sub(r"<strong>\1</strong>", block) + "</p>")
+        block = _STRONG.sub(r"<strong>\1</strong>", block) if "**" in block else block
+        block = _LINK.sub(r'<a href="\2">\1</a>', block) if "[" in block else block
+        paragraphs.append(f"<p>{block}</p>")
     return "\n".join(paragraphs)
 
 

@@ -138,6 +138,27 @@ def test_sentences_with_links_are_rendered_as_the_converter_renders_them(sentenc
     assert markup._to_html(text, 2) == converter_output(text)
 
 
+def test_the_sanitiser_leaves_every_character_of_a_plain_line_as_it_is():
+    # Why `_render` may skip the sanitiser for link-free shortcut output: every printable
+    # character a plain line may hold comes back unchanged, inside <p> and <strong> alike.
+    allowed = [
+        chr(code)
+        for code in range(0x20, 0x110000)
+        if not 0xD800 <= code < 0xE000 and chr(code).isprintable() and markup._PLAIN_LINE.fullmatch(f"a{chr(code)}")
+    ]
+    assert len(allowed) > 100_000 and "'" in allowed and '"' in allowed
+    fragment = "<p><strong>" + "".join(allowed) + "</strong>\n" + "".join(allowed) + "</p>\n<p>x</p>"
+    assert markup.clean_html(fragment) == fragment
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(_LINK_PIECES, max_size=14).map("".join))
+def test_rendering_with_or_without_the_sanitiser_shortcut_agrees(text):
+    rendered = converter_output(text)
+    cleaned = markup.clean_html(rendered)
+    assert markup._render(text) == (cleaned, tuple(markup._outline_removed(rendered, cleaned)))
+
+
 def test_strong_spans_and_dates_take_the_shortcut(monkeypatch):
     texts = ["Use **bold** twice: **here** and**there**.", "**Care.** Check it", "2025-06-04", "3 gates"]
     texts.append("**Receive.** Agree how a change will be\nnotified, and keep a log.\n\nTest it **twice** a year.\n")

@@ -125,19 +125,22 @@ _LINK = re.compile(r"\[([A-Za-z0-9][^\\`*_{}\[\]<>&#|~!\n]*)\]\(([A-Za-z0-9:/._~
 
 def _to_html(text: str, shift: int = 0) -> str:
     """Python-Markdown on one text, with one reused converter (building a converter costs more
-    than converting a paragraph); headings shifted down by `shift` levels.
-
-    A plain line (many list items and short fields are one) is one paragraph whatever the
-    converter does, so it is wrapped directly, and so are paragraphs of such lines with `**strong**`
-    spans (most entry text): site_tests/test_markup.py holds both to the converter's output.
-    """
-    if _is_plain(text):
-        line = text.removesuffix("\n")
-        return f"<p>{line}</p>"
-    shortcut = _paragraphs(text)
+    than converting a paragraph); headings shifted down by `shift` levels. Most entry text takes
+    the `_shortcut` instead."""
+    shortcut = _shortcut(text)
     if shortcut is not None:
         return shortcut
     return _shift_headings(_CONVERTER.reset().convert(text), shift)
+
+
+def _shortcut(text: str) -> str | None:
+    """The converter's output, without the converter, for a plain line (many list items and short
+    fields are one) and for paragraphs of such lines with `**strong**` spans and inline links
+    (most entry text); None for anything else. site_tests/test_markup.py holds it to the converter."""
+    if _is_plain(text):
+        line = text.removesuffix("\n")
+        return f"<p>{line}</p>"
+    return _paragraphs(text)
 
 
 def _paragraphs(text: str) -> str | None:
@@ -189,7 +192,15 @@ def _outline_removed(rendered: str, cleaned: str) -> list[str]:
 
 
 def _render(text: str) -> tuple[str, tuple[str, ...]]:
-    """(sanitised HTML with headings from h3, names of what the sanitiser removed)."""
+    """(sanitised HTML with headings from h3, names of what the sanitiser removed).
+
+    The shortcut's output for a text without a link is already clean: only <p> and <strong>
+    around text with no `<`, `>` or `&`, which the sanitiser returns unchanged (a test feeds it
+    every such character); a link's URL is always judged by the sanitiser."""
+    if "[" not in text:
+        shortcut = _shortcut(text)
+        if shortcut is not None:
+            return shortcut, ()
     rendered = _to_html(text, 2)
     cleaned = clean_html(rendered)
     return cleaned, tuple(_diff_outline(rendered, cleaned))

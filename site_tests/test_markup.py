@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import markdown
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from csbp import markup
@@ -115,6 +115,9 @@ _LINK_PIECES = (
 
 @settings(max_examples=4000, deadline=None)
 @given(st.lists(_LINK_PIECES, max_size=14).map("".join))
+@example("[**a**](a)")  # strong words in a link: found by this test, once
+@example("**[a](b)**")
+@example("**a**[b](c) and [d](e)**f**")
 def test_paragraphs_with_inline_links_are_rendered_as_the_converter_renders_them(text):
     assert markup._to_html(text, 2) == converter_output(text)
 

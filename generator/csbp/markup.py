@@ -112,15 +112,21 @@ def _outline(fragment: str) -> list[str]:
 # One line of words and plain punctuation, starting with a letter or a digit (not a numbered list
 # item): no character that starts a Markdown construct, an entity or HTML, nothing the converter
 # normalises (tabs, odd spaces).
-_PLAIN_LINE = re.compile(r"(?!\d+\.)[A-Za-z0-9][^\\`*_{}\[\]<>&#|~!\n]*")
+_PLAIN_LINE = re.compile(r"(?!\d+\.)[A-Za-z0-9\x01\x02][^\\`*_{}\[\]<>&#|~!\n]*")
 # A `**strong**` span of such words, not touching another asterisk: the converter makes it
 # <strong> wherever it stands in a line that is otherwise plain.
-_BLANK_LINES = re.compile(r"\n\n+")
 _STRONG = re.compile(r"(?<!\*)\*\*([A-Za-z0-9](?:[^\\`*_{}\[\]<>&#|~!\n]*[^\s\\`*_{}\[\]<>&#|~!])?)\*\*(?!\*)")
+# What a line is checked as once its spans are matched: each span one mark, which a plain line may
+# start with and hold, and which link words may not (the <strong> the line becomes is no link words
+# either, so `[**a**](u)` goes to the converter). Printable lines never hold these control characters.
+_STRONG_MARK, _LINK_MARK = "\x01", "\x02"
 # An inline `[words](url)` link: words as in a plain line, a URL of characters the converter copies
 # to the href unchanged (no space, quote, bracket, parenthesis, `&`, `<` or `*`). The sanitiser
 # still judges the URL afterwards, as it does the converter's links.
-_LINK = re.compile(r"\[([A-Za-z0-9][^\\`*_{}\[\]<>&#|~!\n]*)\]\(([A-Za-z0-9:/._~%?=#+@,;-]+)\)")
+_LINK = re.compile(r"\[([A-Za-z0-9][^\\`*_{}\[\]<>&#|~!\n\x01\x02]*)\]\(([A-Za-z0-9:/._~%?=#+@,;-]+)\)")
+
+
+_BLANK_LINES = re.compile(r"\n\n+")
 
 
 def _to_html(text: str, shift: int = 0) -> str:
@@ -151,8 +157,8 @@ def _paragraphs(text: str) -> str | None:
     for block in _BLANK_LINES.split(text.strip("\n")):
         lines = block.split("\n")
         for line in lines:
-            plain = _STRONG.sub("X", line) if "**" in line else line
-            plain = _LINK.sub("X", plain) if "[" in plain else plain
+            plain = _STRONG.sub(_STRONG_MARK, line) if "**" in line else line
+            plain = _LINK.sub(_LINK_MARK, plain) if "[" in plain else plain
             if not (line.isprintable() and not line.endswith(" ") and _PLAIN_LINE.fullmatch(plain)):
                 return None
         block = _STRONG.sub(r"<strong>\1</strong>", block) if "**" in block else block

@@ -86,7 +86,21 @@ regenerate("first")
 page, folder = paths.docs_dir / "practices" / "staff-vetting.md", paths.docs_dir / "practices"
 before = (page.stat().st_ino, page.read_bytes(), folder.stat().st_mtime_ns)
 replace("practices/staff-vetting.yaml", "Check the identity", "Check the identity, references")
+# The first edit after a build: the model compares the content of the edited file alone, the others
+# are the very documents it was built from.
+compared, made_from = [], model.SourceDocument.made_from
+
+
+def _compared(doc):  # made_from, noting the files the model's patching asks it of
+    if sys._getframe(1).f_code is model.ModelBuilder._patched.__code__:
+        compared.append(doc.path.name)
+    return made_from.fget(doc)
+
+
+model.SourceDocument.made_from = property(_compared)
 regenerate("summary")
+model.SourceDocument.made_from = made_from
+facts[-1]["compared"] = compared
 after = (page.stat().st_ino, page.read_bytes(), folder.stat().st_mtime_ns)
 facts[-1]["in_place"] = after[0] == before[0] and after[1] != before[1] and after[2] == before[2]
 replace("practices/staff-vetting.yaml", "related: [perimeter-patrols]", "related: [vehicle-barriers]")
@@ -192,6 +206,7 @@ def test_kept_shortcuts_give_what_the_full_work_would(handbook, tmp_path):
     # A summary edit changes no link: the model is the last one, patched; so is an edit of a
     # practice's related practices (relinked in place); another link edit builds it anew.
     assert steps["summary"]["same_objects"] == entries
+    assert set(steps["summary"]["compared"]) == {"staff-vetting.yaml"}
     assert steps["link"]["same_objects"] == entries
     assert steps["lesson link"]["same_objects"] == 0
     assert steps["title"]["same_objects"] == entries

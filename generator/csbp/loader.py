@@ -404,12 +404,17 @@ def load_yaml_files(
     if cache is not None and (changed is not None or 2 * sum(str(path) in cache.parsed for path in paths) > len(paths)):
         return [cache.unchanged(path, changed) or load_yaml(path, report, cache) for path in paths]
     documents: list[SourceDocument | None] = []
-    for document, diagnostics, parsed, stat in fork_map(partial(_load_in_worker, cache), paths):
+    loaded = fork_map(partial(_load_in_worker, cache), paths)
+    for path, (document, diagnostics, parsed, stat) in zip(paths, loaded, strict=True):
         report.diagnostics.extend(diagnostics)
         if document is not None and cache is not None:
-            cache.data(document.path, document.digest)  # counts as used, as in `load_yaml`
+            document.path = path  # this process's objects, not the worker's copies: the next load
+            kept = cache.data(document.path, document.digest)  # counts as used, as in `load_yaml`
             if parsed:
                 cache.store(document)
+            elif kept is not None:
+                document.data = kept  # hands out this very document while the file is unchanged
+            cache.documents[str(document.path)] = document
             if stat is not None:
                 cache.stats[str(document.path)] = stat
             else:
@@ -440,8 +445,11 @@ def load_yaml(path: Path, report: Report, cache: SourceCache | None = None) -> S
     not load is not trusted by its stat afterwards: it is looked at, and reported, every time.
     """
     document = _load_yaml(path, report, cache)
-    if document is None and cache is not None:
-        cache.stats.pop(str(path), None)
+    if cache is not None:
+        if document is None:
+            cache.stats.pop(str(path), None)
+        else:
+            cache.documents[str(path)] = document  # what `unchanged` hands out next, while the file is
     return document
 
 

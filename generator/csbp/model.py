@@ -561,17 +561,15 @@ class ModelBuilder:
         first_diagnostic = len(self.report.diagnostics)
         handbook = self._built()
         if self.made.stamp and all(doc.digest for docs in self.corpus.documents.values() for doc in docs.values()):
+            documents = {(kind, eid): doc for kind, docs in self.corpus.documents.items() for eid, doc in docs.items()}
             self.made.last = _LastBuild(
                 self.audience,
                 self.today,
-                {
-                    (kind, eid): doc.made_from
-                    for kind, docs in self.corpus.documents.items()
-                    for eid, doc in docs.items()
-                },
-                {(kind, eid): doc.data for kind, docs in self.corpus.documents.items() for eid, doc in docs.items()},
+                {key: doc.made_from for key, doc in documents.items()},
+                {key: doc.data for key, doc in documents.items()},
                 handbook,
                 self.report.diagnostics[first_diagnostic:],
+                documents,  # the first edit after a build passes its unchanged files by identity too
             )
         else:
             self.made.last = None

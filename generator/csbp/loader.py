@@ -408,12 +408,14 @@ def load_yaml_files(
     for path, (document, diagnostics, parsed, stat) in zip(paths, loaded, strict=True):
         report.diagnostics.extend(diagnostics)
         if document is not None and cache is not None:
-            document.path = path  # this process's objects, not the worker's copies: the next load
+            # This process's path and data, not the worker's copies, so that the next load hands
+            # out this very document while the file is unchanged (`SourceCache.unchanged`).
+            document.path = path
             kept = cache.data(document.path, document.digest)  # counts as used, as in `load_yaml`
             if parsed:
                 cache.store(document)
             elif kept is not None:
-                document.data = kept  # hands out this very document while the file is unchanged
+                document.data = kept
             cache.documents[str(document.path)] = document
             if stat is not None:
                 cache.stats[str(document.path)] = stat
@@ -449,7 +451,7 @@ def load_yaml(path: Path, report: Report, cache: SourceCache | None = None) -> S
         if document is None:
             cache.stats.pop(str(path), None)
         else:
-            cache.documents[str(path)] = document  # what `unchanged` hands out next, while the file is
+            cache.documents[str(path)] = document  # what `unchanged` hands out while the file is unchanged
     return document
 
 

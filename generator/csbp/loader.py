@@ -305,6 +305,11 @@ class SourceCache:
             )
         return document  # the same object while the file is unchanged: what it worked out is kept
 
+    def remember_document(self, document: SourceDocument) -> None:
+        """The document a load made of a file: `unchanged` hands out this very object while the file
+        is unchanged, so later stages pass it over by identity (a first edit as later ones)."""
+        self.documents[str(document.path)] = document
+
     def remember_stat(self, path: Path, status: os.stat_result, digest: str) -> None:
         """Trust the stat next time, unless the file was modified too recently to tell a later
         write in the same clock tick from this one (git's "racy clean" problem): then it is read again."""
@@ -408,15 +413,13 @@ def load_yaml_files(
     for path, (document, diagnostics, parsed, stat) in zip(paths, loaded, strict=True):
         report.diagnostics.extend(diagnostics)
         if document is not None and cache is not None:
-            # This process's path and data, not the worker's copies, so that the next load hands
-            # out this very document while the file is unchanged (`SourceCache.unchanged`).
-            document.path = path
+            document.path = path  # this process's path and data, not the worker's copies
             kept = cache.data(document.path, document.digest)  # counts as used, as in `load_yaml`
             if parsed:
                 cache.store(document)
             elif kept is not None:
                 document.data = kept
-            cache.documents[str(document.path)] = document
+            cache.remember_document(document)
             if stat is not None:
                 cache.stats[str(document.path)] = stat
             else:
@@ -451,7 +454,7 @@ def load_yaml(path: Path, report: Report, cache: SourceCache | None = None) -> S
         if document is None:
             cache.stats.pop(str(path), None)
         else:
-            cache.documents[str(path)] = document  # what `unchanged` hands out while the file is unchanged
+            cache.remember_document(document)
     return document
 
 

@@ -109,23 +109,24 @@ def _outline(fragment: str) -> list[str]:
     return parser.items
 
 
+# What `_paragraphs` checks a line as once its spans are matched: each `**strong**` span and each
+# link one mark. A plain line may start with and hold a mark; link words may not (neither may they
+# hold the <strong> the line becomes, so `[**a**](u)` goes to the converter). Printable lines, the
+# only ones `_paragraphs` takes, never hold these control characters.
+_STRONG_MARK, _LINK_MARK = "\x01", "\x02"
 # One line of words and plain punctuation, starting with a letter or a digit (not a numbered list
 # item): no character that starts a Markdown construct, an entity or HTML, nothing the converter
 # normalises (tabs, odd spaces).
-_PLAIN_LINE = re.compile(r"(?!\d+\.)[A-Za-z0-9\x01\x02][^\\`*_{}\[\]<>&#|~!\n]*")
+_PLAIN_LINE = re.compile(rf"(?!\d+\.)[A-Za-z0-9{_STRONG_MARK}{_LINK_MARK}][^\\`*_{{}}\[\]<>&#|~!\n]*")
 # A `**strong**` span of such words, not touching another asterisk: the converter makes it
 # <strong> wherever it stands in a line that is otherwise plain.
 _STRONG = re.compile(r"(?<!\*)\*\*([A-Za-z0-9](?:[^\\`*_{}\[\]<>&#|~!\n]*[^\s\\`*_{}\[\]<>&#|~!])?)\*\*(?!\*)")
-# What a line is checked as once its spans are matched: each span one mark, which a plain line may
-# start with and hold, and which link words may not (the <strong> the line becomes is no link words
-# either, so `[**a**](u)` goes to the converter). Printable lines never hold these control characters.
-_STRONG_MARK, _LINK_MARK = "\x01", "\x02"
 # An inline `[words](url)` link: words as in a plain line, a URL of characters the converter copies
 # to the href unchanged (no space, quote, bracket, parenthesis, `&`, `<` or `*`). The sanitiser
 # still judges the URL afterwards, as it does the converter's links.
-_LINK = re.compile(r"\[([A-Za-z0-9][^\\`*_{}\[\]<>&#|~!\n\x01\x02]*)\]\(([A-Za-z0-9:/._~%?=#+@,;-]+)\)")
-
-
+_LINK = re.compile(
+    rf"\[([A-Za-z0-9][^\\`*_{{}}\[\]<>&#|~!\n{_STRONG_MARK}{_LINK_MARK}]*)\]\(([A-Za-z0-9:/._~%?=#+@,;-]+)\)"
+)
 _BLANK_LINES = re.compile(r"\n\n+")
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import itertools
 import operator
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
 from jinja2 import pass_context
@@ -44,13 +44,13 @@ class Rows:
         self.previous: dict[str, dict[PartKey, str]] = {}  # by page: rows of its previous text
         self.emitted: dict[str, list[Block]] = {}  # by page: the blocks of rows this render put in it
 
-    def row(self, page: str, macro: Macro, template: str | None, entry: Entry, args: tuple[Hashable, ...]) -> str:
+    def row(self, page: str, macro: RowMaker, template: str | None, entry: Entry, args: tuple[Hashable, ...]) -> str:
         return self.rows(page, macro, template, [entry], [args])[0]
 
     def rows(
         self,
         page: str,
-        macro: Macro,
+        macro: RowMaker,
         template: str | None,
         entries: list[Entry],
         args: list[tuple[Hashable, ...]] | None = None,
@@ -99,7 +99,7 @@ class Rows:
         name: str,
         entries: list[Entry],
         args: list[tuple[Hashable, ...]] | None,
-        macro: Macro,
+        macro: RowMaker,
     ) -> Block | None:
         """The block's keys and rows when it lists the very list of entries it listed last run
         (a model index kept by `csbp serve`): those of the last run, with the rows of the edited
@@ -122,7 +122,7 @@ class Rows:
             made[index] = macro(entry)
         return keys, made
 
-    def _row(self, page: str, macro: Macro, key: PartKey, entry: Entry) -> str:
+    def _row(self, page: str, macro: RowMaker, key: PartKey, entry: Entry) -> str:
         """One row: from the page's previous text if a row of that key stands there, else rendered."""
         previous = self.previous.get(page)
         if previous is None:
@@ -139,9 +139,29 @@ class Rows:
         self.cache[1].put_rows(page, text, self.setting, blocks)
 
 
+class _Piece:
+    """A row maker written in Python (snippets.py) bound to the page being rendered: called and
+    named as `Rows` calls and names a macro."""
+
+    def __init__(self, make: Callable[..., Any], context: Context) -> None:
+        self.make, self.context, self.name = make, context, make.__name__
+
+    def __call__(self, entry: Entry, *args: Hashable) -> Any:
+        return self.make(self.context, entry, *args)
+
+
+RowMaker = Macro | _Piece
+
+
+def _row_maker(context: Context, macro: Macro | Callable[..., Any]) -> RowMaker:
+    """A template's macro as it is; a Python row maker (snippets.py: the render context first) bound to the page."""
+    return macro if isinstance(macro, Macro) else _Piece(macro, context)
+
+
 @pass_context
-def reuse(context: Context, macro: Macro, entry: Entry, *args: Hashable) -> Markup:
+def reuse(context: Context, macro: Macro | Callable[..., Any], entry: Entry, *args: Hashable) -> Markup:
     """`macro(entry, *args)` for the page being rendered; its previous text when nothing it shows changed."""
+    macro = _row_maker(context, macro)
     rows: Rows | None = context.get("rows")
     if rows is None:
         return macro(entry, *args)
@@ -149,10 +169,11 @@ def reuse(context: Context, macro: Macro, entry: Entry, *args: Hashable) -> Mark
 
 
 @pass_context
-def reuse_each(context: Context, macro: Macro, items: Iterable[Entry | tuple[Any, ...]]) -> Markup:
+def reuse_each(context: Context, macro: Macro | Callable[..., Any], items: Iterable[Entry | tuple[Any, ...]]) -> Markup:
     """`reuse(macro, entry, *args)` for each item (entries, or tuples of an entry and the macro's
     further arguments: one or the other for the whole list), one per line: a long listing
     without a template loop."""
+    macro = _row_maker(context, macro)
     rows: Rows | None = context.get("rows")
     items = items if isinstance(items, list) else list(items)
     if items and isinstance(items[0], tuple):

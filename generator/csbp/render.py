@@ -25,7 +25,7 @@ import yaml
 from jinja2 import Environment, FileSystemBytecodeCache, FileSystemLoader, StrictUndefined, pass_context
 from markupsafe import Markup
 
-from csbp import cachefile, markup
+from csbp import cachefile, markup, snippets
 from csbp.config import TEMPLATE_DIR
 from csbp.diagnostics import Report
 from csbp.exports import ExportPieces, ExportPlan, shown_from_links
@@ -35,6 +35,7 @@ from csbp.model import AUDIENCE_MARKING, FACETS, Entry, Handbook, Module, Term
 from csbp.pagecache import Block, Fingerprints, PageCache, code_stamp
 from csbp.parallel import fork_map
 from csbp.searchindex import compact_front_matter, compact_search
+from csbp.urls import page_url, relative_url, relpath
 
 TLP_CSS = {
     "TLP:CLEAR": "clear",
@@ -71,70 +72,12 @@ def _relative_path(here: str, target: str) -> Markup:
     return Markup(html.escape(relpath(target, here), quote=True))
 
 
-def relpath(target: str, start: str) -> str:
-    """`posixpath.relpath` for the clean paths of a docs tree (relative, no `.`, `..` or empty
-    segment), worked out from the segments alone: the standard function makes both absolute
-    against the working directory first, and a cold build asks tens of thousands of times."""
-    to = [] if target == "." else target.split("/")
-    here = [] if start == "." else start.split("/")
-    if any(part in ("", ".", "..") for part in (*to, *here)):
-        return posixpath.relpath(target, start)
-    common = 0
-    for a, b in zip(to, here, strict=False):
-        if a != b:
-            break
-        common += 1
-    return "/".join([".."] * (len(here) - common) + to[common:]) or "."
-
-
-def page_url(src: str, directory_urls: bool = True) -> str:
-    """The URL path (relative to the site root) that MkDocs gives a docs file."""
-    if not src.endswith(".md"):
-        return src
-    stem = src[: -len(".md")]
-    if not directory_urls:
-        return stem + ".html"
-    if stem == "index" or stem.endswith("/index"):
-        return stem[: -len("index")]
-    return stem + "/"
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def relative_url(from_src: str, to_src: str, directory_urls: bool = True) -> str:
-    """A link from one built page to another, as it must appear in raw HTML."""
-    here, there = page_url(from_src, directory_urls), page_url(to_src, directory_urls)
-    base = here if here.endswith("/") else posixpath.dirname(here)
-    path = relpath((there or ".").rstrip("/") or ".", (base or ".").rstrip("/") or ".")
-    if there.endswith("/") or there == "":
-        path = path + "/" if path != "." else "./"
-    return path
-
-
-@pass_context
-def _href(context: Any, target: str) -> Markup:
-    """URL from the page being rendered to a docs page, for raw HTML (Markdown links need no help)."""
-    return Markup(html.escape(relative_url(context["page_src"], target, context["directory_urls"]), quote=True))
-
-
 def _finalize(value: Any) -> Any:
     """Every `{{ }}` output: plain strings are escaped for HTML *and* Markdown unless a trusted
     filter already produced Markup, so contributor text is safe wherever a template puts it."""
     if isinstance(value, str) and not isinstance(value, Markup):
         return md_text(value)
     return value
-
-
-def _html(value: Any) -> Markup:
-    """Plain text for an HTML-only context (an attribute, a raw HTML file): HTML-escaped only."""
-    if type(value) is str:
-        return _html_text(value)
-    return Markup(html.escape(plain(str(value)), quote=True))
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def _html_text(value: str) -> Markup:
-    """Memoised: a listing writes each entry's title and summary into every page that lists it."""
-    return Markup(html.escape(plain(value), quote=True))
 
 
 _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml: same output, several times faster
@@ -286,12 +229,13 @@ def make_environment() -> Environment:
         front_matter=_front_matter,
         json_attr=_json_attr,
         slug=_slug,
-        html=_html,
-        href=_href,
+        html=snippets.html_text,
+        href=snippets.href,
         duration=duration,
         shuffled=shuffled,
     )
     env.globals.update(TLP_CSS=TLP_CSS, FACETS=FACETS, reuse=reuse, reuse_each=reuse_each, markup=_markup)
+    env.globals.update(snippets.GLOBALS)
     return env
 
 

@@ -30,6 +30,8 @@ from typing import Any
 
 import yaml
 
+from csbp.urls import page_url
+
 ENTRY_FAMILIES = ("practices", "lessons", "modules", "paths")
 LISTINGS = ("", "practices/", "lessons/", "modules/", "paths/", "whats-new/")
 LISTING_FAMILIES = ("browse/", "training/")
@@ -126,7 +128,6 @@ def add_compact_records(site: Path, docs_dir: Path) -> int:
     """Add the record of every entry page marked compact to `site`'s search index, in page order
     (where the engine would have put its records); how many were added."""
     from csbp.parallel import fork_map
-    from csbp.render import page_url  # here: rendering asks this module whether to mark pages
     from csbp.shards import engine_order
 
     path = site / "search" / "search_index.json"

@@ -1,8 +1,13 @@
-"""IMS QTI 2.1: one assessmentItem per question and an IMS content-package manifest, zipped."""
+"""IMS QTI 2.1: one assessmentItem per question and an IMS content-package manifest, zipped.
+
+Each document is written as text, line by line, with its values escaped for XML: the layout is
+what `ET.indent` and `ET.tostring` give (two spaces a level, `<tag />` when empty), and
+site_tests/test_export.py holds every item and manifest to ElementTree's own writing of them.
+Building and serialising element trees was most of a cold build's exports.
+"""
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 
 from csbp.exports import deterministic_zip, explanation
@@ -13,19 +18,69 @@ CP = "http://www.imsglobal.org/xsd/imscp_v1p1"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 QTI_XSD = "http://www.imsglobal.org/xsd/qti/qtiv2p1/imsqti_v2p1.xsd"
 CP_XSD = "http://www.imsglobal.org/xsd/imscp_v1p1.xsd"
-ET.register_namespace("", QTI)
-ET.register_namespace("xsi", XSI)
+_DECLARATION = "<?xml version='1.0' encoding='utf-8'?>"
 
 
-def _q(tag: str) -> str:
-    return f"{{{QTI}}}{tag}"
+def _text(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _sub(parent: ET.Element, tag: str, text: str | None = None, **attributes: str) -> ET.Element:
-    element = ET.SubElement(parent, _q(tag), {k.rstrip("_"): v for k, v in attributes.items()})
-    if text is not None:
-        element.text = text
-    return element
+def _attribute(value: str) -> str:
+    return _text(value).replace('"', "&quot;").replace("\r", "&#13;").replace("\n", "&#10;").replace("\t", "&#09;")
+
+
+def _tag(name: str, attributes: dict[str, str]) -> str:
+    return name + "".join(f' {key}="{_attribute(value)}"' for key, value in attributes.items())
+
+
+def _leaf(depth: int, name: str, text: str = "", **attributes: str) -> str:
+    """One element without children on a line of its own."""
+    opening = _tag(name, attributes)
+    return f"{'  ' * depth}<{opening}>{_text(text)}</{name}>" if text else f"{'  ' * depth}<{opening} />"
+
+
+def _mixed(depth: int, name: str, text: str, child: str, **attributes: str) -> list[str]:
+    """An element with text followed by one child element: the child after the text, the closing
+    tag on a line of its own (text that is only blanks is replaced by the indentation)."""
+    lead = _text(text) if text.strip() else "\n" + "  " * (depth + 1)
+    return [f"{'  ' * depth}<{_tag(name, attributes)}>{lead}{child.lstrip()}", f"{'  ' * depth}</{name}>"]
+
+
+def _scoring(ordering: bool) -> list[str]:
+    """The response processing every item shares: 1 for the correct response, else 0; then the
+    chosen options' feedback (not for ordering) and the explanation."""
+    lines = [
+        "  <responseProcessing>",
+        "    <responseCondition>",
+        "      <responseIf>",
+        "        <match>",
+        '          <variable identifier="RESPONSE" />',
+        '          <correct identifier="RESPONSE" />',
+        "        </match>",
+        '        <setOutcomeValue identifier="SCORE">',
+        '          <baseValue baseType="float">1</baseValue>',
+        "        </setOutcomeValue>",
+        "      </responseIf>",
+        "      <responseElse>",
+        '        <setOutcomeValue identifier="SCORE">',
+        '          <baseValue baseType="float">0</baseValue>',
+        "        </setOutcomeValue>",
+        "      </responseElse>",
+        "    </responseCondition>",
+    ]
+    if not ordering:
+        lines += [
+            '    <setOutcomeValue identifier="FEEDBACK">',
+            '      <variable identifier="RESPONSE" />',
+            "    </setOutcomeValue>",
+        ]
+    return [
+        *lines,
+        '    <setOutcomeValue identifier="EXPLAIN">',
+        '      <baseValue baseType="identifier">SHOW</baseValue>',
+        "    </setOutcomeValue>",
+        "  </responseProcessing>",
+    ]
 
 
 def item_identifier(module: Module, question: Question) -> str:
@@ -48,102 +103,100 @@ def _choices(question: Question) -> list[tuple[str, str, str, bool]]:
 def assessment_item(module: Module, question: Question) -> bytes:
     ordering = question.type == "ordering"
     cardinality = "ordered" if ordering else "multiple" if question.type == "multiple" else "single"
-    item = ET.Element(
-        _q("assessmentItem"),
-        {
-            "identifier": item_identifier(module, question),
-            "title": f"{module.title}: {question.id}",
-            "adaptive": "false",
-            "timeDependent": "false",
-            f"{{{XSI}}}schemaLocation": f"{QTI} {QTI_XSD}",
-        },
-    )
-    response = _sub(item, "responseDeclaration", identifier="RESPONSE", cardinality=cardinality, baseType="identifier")
-    correct = _sub(response, "correctResponse")
     if ordering:
         choices = [(f"S{i}", text, "", True) for i, text in enumerate(question.items, start=1)]
     else:
         choices = _choices(question)
-    for identifier, _text, _feedback, is_correct in choices:
-        if is_correct:
-            _sub(correct, "value", identifier)
-    _sub(
-        _sub(
-            _sub(item, "outcomeDeclaration", identifier="SCORE", cardinality="single", baseType="float"), "defaultValue"
-        ),
-        "value",
-        "0",
+    root = _tag(
+        "assessmentItem",
+        {
+            "xmlns": QTI,
+            "xmlns:xsi": XSI,
+            "identifier": item_identifier(module, question),
+            "title": f"{module.title}: {question.id}",
+            "adaptive": "false",
+            "timeDependent": "false",
+            "xsi:schemaLocation": f"{QTI} {QTI_XSD}",
+        },
     )
-    _sub(
-        item,
-        "outcomeDeclaration",
-        identifier="FEEDBACK",
-        cardinality="multiple" if not ordering else "ordered",
-        baseType="identifier",
-    )
-    _sub(item, "outcomeDeclaration", identifier="EXPLAIN", cardinality="single", baseType="identifier")
-    body = _sub(item, "itemBody")
+    correct = [_leaf(3, "value", identifier) for identifier, _text, _feedback, is_correct in choices if is_correct]
+    lines = [
+        f"{_DECLARATION}\n<{root}>",
+        f'  <responseDeclaration identifier="RESPONSE" cardinality="{cardinality}" baseType="identifier">',
+        *(["    <correctResponse>", *correct, "    </correctResponse>"] if correct else ["    <correctResponse />"]),
+        "  </responseDeclaration>",
+        '  <outcomeDeclaration identifier="SCORE" cardinality="single" baseType="float">',
+        "    <defaultValue>",
+        "      <value>0</value>",
+        "    </defaultValue>",
+        "  </outcomeDeclaration>",
+        f'  <outcomeDeclaration identifier="FEEDBACK" cardinality="{"ordered" if ordering else "multiple"}" '
+        'baseType="identifier" />',
+        '  <outcomeDeclaration identifier="EXPLAIN" cardinality="single" baseType="identifier" />',
+        "  <itemBody>",
+    ]
     if ordering:
-        interaction = _sub(body, "orderInteraction", responseIdentifier="RESPONSE", shuffle="true")
+        interaction = _tag("orderInteraction", {"responseIdentifier": "RESPONSE", "shuffle": "true"})
     else:
-        interaction = _sub(
-            body,
+        interaction = _tag(
             "choiceInteraction",
-            responseIdentifier="RESPONSE",
-            shuffle="false" if question.type == "true-false" else "true",
-            maxChoices="0" if question.type == "multiple" else "1",
+            {
+                "responseIdentifier": "RESPONSE",
+                "shuffle": "false" if question.type == "true-false" else "true",
+                "maxChoices": "0" if question.type == "multiple" else "1",
+            },
         )
-    _sub(interaction, "prompt", question.prompt)
+    lines += [f"    <{interaction}>", _leaf(3, "prompt", question.prompt)]
     for identifier, text, feedback, _is_correct in choices:
-        choice = _sub(interaction, "simpleChoice", identifier=identifier)
-        choice.text = text
         if feedback:
-            _sub(
-                choice, "feedbackInline", feedback, outcomeIdentifier="FEEDBACK", identifier=identifier, showHide="show"
+            inline = _leaf(
+                4, "feedbackInline", feedback, outcomeIdentifier="FEEDBACK", identifier=identifier, showHide="show"
             )
-    processing = _sub(item, "responseProcessing")
-    condition = _sub(processing, "responseCondition")
-    matched = _sub(condition, "responseIf")
-    match = _sub(matched, "match")
-    _sub(match, "variable", identifier="RESPONSE")
-    _sub(match, "correct", identifier="RESPONSE")
-    _sub(_sub(matched, "setOutcomeValue", identifier="SCORE"), "baseValue", "1", baseType="float")
-    _sub(
-        _sub(_sub(condition, "responseElse"), "setOutcomeValue", identifier="SCORE"), "baseValue", "0", baseType="float"
-    )
-    if not ordering:
-        _sub(_sub(processing, "setOutcomeValue", identifier="FEEDBACK"), "variable", identifier="RESPONSE")
-    _sub(_sub(processing, "setOutcomeValue", identifier="EXPLAIN"), "baseValue", "SHOW", baseType="identifier")
-    modal = _sub(
-        item, "modalFeedback", outcomeIdentifier="EXPLAIN", identifier="SHOW", showHide="show", title="Explanation"
-    )
-    modal.text = explanation(question)
-    ET.indent(item)
-    return ET.tostring(item, encoding="utf-8", xml_declaration=True)
+            lines += _mixed(3, "simpleChoice", text, inline, identifier=identifier)
+        else:
+            lines.append(_leaf(3, "simpleChoice", text, identifier=identifier))
+    lines += [
+        f"    </{interaction.split(' ', 1)[0]}>",
+        "  </itemBody>",
+        *_scoring(ordering),
+        _leaf(
+            1,
+            "modalFeedback",
+            explanation(question),
+            outcomeIdentifier="EXPLAIN",
+            identifier="SHOW",
+            showHide="show",
+            title="Explanation",
+        ),
+        "</assessmentItem>",
+    ]
+    return "\n".join(lines).encode("utf-8")
 
 
 def manifest(entries: list[tuple[Module, Question, str]]) -> bytes:
-    ET.register_namespace("", CP)
-    root = ET.Element(
-        f"{{{CP}}}manifest",
-        {"identifier": "csbp-quiz-export", f"{{{XSI}}}schemaLocation": f"{CP} {CP_XSD}"},
+    root = _tag(
+        "manifest",
+        {"xmlns": CP, "xmlns:xsi": XSI, "identifier": "csbp-quiz-export", "xsi:schemaLocation": f"{CP} {CP_XSD}"},
     )
-    metadata = ET.SubElement(root, f"{{{CP}}}metadata")
-    ET.SubElement(metadata, f"{{{CP}}}schema").text = "IMS Content"
-    ET.SubElement(metadata, f"{{{CP}}}schemaversion").text = "1.1.3"
-    ET.SubElement(root, f"{{{CP}}}organizations")
-    resources = ET.SubElement(root, f"{{{CP}}}resources")
+    lines = [
+        f"{_DECLARATION}\n<{root}>",
+        "  <metadata>",
+        "    <schema>IMS Content</schema>",
+        "    <schemaversion>1.1.3</schemaversion>",
+        "  </metadata>",
+        "  <organizations />",
+    ]
+    resources = []
     for module, question, href in entries:
-        resource = ET.SubElement(
-            resources,
-            f"{{{CP}}}resource",
-            {"identifier": f"RES-{item_identifier(module, question)}", "type": "imsqti_item_xmlv2p1", "href": href},
-        )
-        ET.SubElement(resource, f"{{{CP}}}file", {"href": href})
-    ET.indent(root)
-    data = ET.tostring(root, encoding="utf-8", xml_declaration=True)
-    ET.register_namespace("", QTI)
-    return data
+        identifier = f"RES-{item_identifier(module, question)}"
+        resources += [
+            f"    <{_tag('resource', {'identifier': identifier, 'type': 'imsqti_item_xmlv2p1', 'href': href})}>",
+            _leaf(3, "file", href=href),
+            "    </resource>",
+        ]
+    lines += ["  <resources>", *resources, "  </resources>"] if resources else ["  <resources />"]
+    lines.append("</manifest>")
+    return "\n".join(lines).encode("utf-8")
 
 
 def qti_items(module: Module) -> list[tuple[Module, Question, str, bytes]]:

@@ -1,0 +1,176 @@
+"""The HTML pieces pages repeat thousands of times, made in Python and memoised.
+
+A practice page shows a dozen term badges, three lists of linked entries and three lists of
+steps; a term page lists hundreds of practices. As Jinja macros, each call cost more than
+the text it wrote (about 5 µs of call overhead, then a filter call per value), and these
+calls were most of a cold build's rendering. Here each piece is one function, registered
+as a template global (`{{ facets(p) }}`, `{{ entry_list(p.related) }}`), and the pieces that
+recur across pages (a badge, an entry's list item) are memoised by the strings they are made
+of, so a listing's rows are mostly dictionary lookups.
+
+Page structure stays in the templates; only these pieces are written here, each once. Every
+value is HTML-escaped (`html_text`), contributor Markdown comes from `markup` already
+sanitised, and links are relative URLs (`urls.relative_url`), as the engine would write them.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import itertools
+import operator
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
+
+from csbp.markup import markdown_inline, md_text, plain
+from csbp.model import FACETS, Entry, Practice, Reference, Term
+from csbp.urls import relative_url
+
+
+def html_text(value: Any) -> Markup:
+    """Plain text for an HTML-only context (an attribute, a raw HTML block): HTML-escaped only."""
+    if type(value) is str:
+        return _html_text(value)
+    return Markup(html.escape(plain(str(value)), quote=True))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _html_text(value: str) -> Markup:
+    """Memoised: a listing writes each entry's title and summary into every page that lists it."""
+    return Markup(html.escape(plain(value), quote=True))
+
+
+def _url(context: Context, src: str) -> str:
+    return relative_url(context["page_src"], src, context["directory_urls"])
+
+
+@pass_context
+def href(context: Context, src: str) -> Markup:
+    """The `href` filter: the URL from the page being rendered to a docs file, for raw HTML."""
+    return Markup(html.escape(_url(context, src), quote=True))
+
+
+@pass_context
+def link(context: Context, entry: Entry) -> Markup:
+    """An entry's title, linked to its page."""
+    return Markup(_link(_url(context, entry.src), entry.title))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _link(url: str, title: str) -> str:
+    return f'<a href="{html.escape(url, quote=True)}">{_html_text(title)}</a>'
+
+
+@pass_context
+def term_link(context: Context, term: Term) -> Markup:
+    """A term as a badge linked to its browse page."""
+    return Markup(_badge(_url(context, term.src), term.vocabulary, term.label))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _badge(url: str, vocabulary: str, label: str) -> str:
+    return (
+        f'<a class="csbp-badge csbp-badge--{_html_text(vocabulary)}" href="{html.escape(url, quote=True)}">'
+        f"{_html_text(label)}</a>"
+    )
+
+
+@pass_context
+def entry_item(context: Context, entry: Entry) -> Markup:
+    """One entry of a list: its own fields only, so in long listings (term and matrix pages) it is
+    reused from the page's previous text until that entry changes (fragments.py)."""
+    return Markup(_entry_item(_url(context, entry.src), entry.title, entry.summary))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _entry_item(url: str, title: str, summary: str) -> str:
+    return f"<li>{_link(url, title)}: {_html_text(summary)}</li>"
+
+
+@pass_context
+def entry_list(context: Context, entries: Sequence[Entry], empty: str = "None yet.") -> Markup:
+    """A list of linked entries with their summaries, or `empty` in a paragraph; a blank line after."""
+    if not entries:
+        return Markup(f"<p>{_html_text(empty)}</p>\n\n")
+    page, directory_urls = context["page_src"], context["directory_urls"]
+    items = [_entry_item(relative_url(page, e.src, directory_urls), e.title, e.summary) for e in entries]
+    return Markup("<ul>\n" + "\n".join(items) + "\n</ul>\n\n")
+
+
+@pass_context
+def facets(context: Context, practice: Practice) -> Markup:
+    """A practice's terms, one line per facet, each term a badge."""
+    page, directory_urls = context["page_src"], context["directory_urls"]
+    vocabularies = context["handbook"].vocabularies
+    lines = []
+    for vocabulary, _attribute in FACETS:
+        terms = practice.facet_terms(vocabulary)
+        if terms:
+            badges = " ".join(_badge(relative_url(page, t.src, directory_urls), t.vocabulary, t.label) for t in terms)
+            lines.append(f"<li><strong>{_html_text(vocabularies[vocabulary].label)}:</strong> {badges}</li>\n")
+    return Markup('<div class="csbp-facets">\n<ul>\n' + "".join(lines) + "</ul>\n</div>\n\n")
+
+
+def md_items(items: Iterable[str], ordered: bool = False) -> Markup:
+    """Contributor Markdown items (steps, pitfalls, objectives) as a list."""
+    tag = "ol" if ordered else "ul"
+    body = "".join(f"<li>{markdown_inline(item)}</li>\n" for item in items)
+    return Markup(f'<{tag} class="csbp-list">\n{body}</{tag}>\n')
+
+
+def references(refs: Sequence[Reference], heading: str = "References") -> Markup:
+    """Sources by type (types by label), newest first within a type: a heading, then a list per type."""
+    out = [f"## {md_text(heading)}\n\n"]
+    for _key, grouped in itertools.groupby(sorted(refs, key=_type_key), key=_type_key):
+        group = list(grouped)
+        items = "".join(_reference(r) for r in sorted(group, key=operator.attrgetter("year"), reverse=True))
+        out.append(f"### {md_text(group[0].type.label)}\n\n<ul>\n{items}</ul>\n\n")
+    return Markup("".join(out))
+
+
+def _type_key(reference: Reference) -> str:
+    """Types grouped and ordered by label, ignoring case (as Jinja's `groupby` did)."""
+    return reference.type.label.lower()
+
+
+def _reference(r: Reference) -> str:
+    if r.url:
+        title = f'<a class="csbp-ref-link" href="{html_text(r.url)}" rel="noopener noreferrer">{html_text(r.title)}</a>'
+    else:
+        title = f"<em>{html_text(r.title)}</em>"
+    note = ""
+    if r.note:
+        note = f" {html_text(r.note)}" + ("" if r.note.rstrip().endswith((".", "!", "?")) else ".")
+    url = f' <span class="csbp-print-url">{html_text(r.url)}</span>' if r.url else ""
+    return f"<li>{title}. {html_text(r.publisher)}, {r.year}.{note}{url}</li>\n"
+
+
+def details(head: str, value_head: str, rows: Iterable[tuple[str, Any]]) -> Markup:
+    """A two-column table of an entry's details: `rows` are (label, value) pairs, values plain text
+    or Markup (a link, a badge) that is written as it is."""
+    body = "".join(f"<tr>\n<td>{html_text(label)}</td>\n<td>{_cell(value)}</td>\n</tr>\n" for label, value in rows)
+    return Markup(
+        f"<table>\n<thead>\n<tr>\n<th>{html_text(head)}</th>\n<th>{html_text(value_head)}</th>\n</tr>\n</thead>\n"
+        f"<tbody>\n{body}</tbody>\n</table>\n\n"
+    )
+
+
+def _cell(value: Any) -> str:
+    """A table cell's value: markup (a link, a badge) as it is, anything else escaped."""
+    return value.__html__() if hasattr(value, "__html__") else html_text(value)
+
+
+GLOBALS = {
+    "link": link,
+    "term_link": term_link,
+    "entry_item": entry_item,
+    "entry_list": entry_list,
+    "facets": facets,
+    "md_items": md_items,
+    "references": references,
+    "details": details,
+}

@@ -96,6 +96,17 @@ def test_question_fields_of_another_type_are_rejected(handbook):
     assert "field 'quiz.questions[2].items' does not belong here" in result.stderr
 
 
+def test_a_flag_written_as_yes_or_no_is_told_to_write_true_or_false(handbook):
+    module = handbook / "content/modules/frontage-basics.yaml"
+    _edit(module, "      answer: false\n", "      answer: no\n")
+    result = csbp("check", "--root", str(handbook))
+    assert result.returncode == 1
+    assert (
+        "field 'quiz.questions[2].answer' must be true or false, not text: "
+        "write true or false (YAML 1.2 reads yes, no, on and off as text)"
+    ) in result.stderr
+
+
 def test_a_discussion_item_written_as_a_mapping_is_told_what_the_mapping_lacks(handbook):
     module = handbook / "content/modules/frontage-basics.yaml"
     _edit(module, "    points:\n", "    point:\n")

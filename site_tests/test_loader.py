@@ -33,9 +33,23 @@ def test_dates_stay_text_so_the_schema_can_judge_them(tmp_path):
     assert document.data == {"when": "2026-02-30", "ok": "2026-01-31"}
 
 
+def test_yes_no_on_and_off_are_text_as_yaml_1_2_reads_them(tmp_path):
+    document, report = load(tmp_path, "yes: on\nno: off\nflags: [true, false, True]\n")
+    assert not report.diagnostics
+    assert document.data == {"yes": "on", "no": "off", "flags": [True, False, True]}
+
+
 def test_non_text_keys_are_rejected_with_a_quoting_hint(tmp_path):
-    _, report = load(tmp_path, "yes: 1\n")
-    assert 'put it in quotes, as "yes"' in report.errors[0].message
+    _, report = load(tmp_path, "title: A\n12: 1\n")
+    assert 'put it in quotes, as "12"' in report.errors[0].message
+    assert report.errors[0].position == Position(2, 1)
+
+
+def test_a_key_only_yaml_1_2_reads_as_a_number_is_rejected_where_it_stands(tmp_path):
+    # PyYAML (YAML 1.1) reads `0o17` as text; YAML 1.2 as the number 15.
+    _, report = load(tmp_path, "title: A\nnested:\n  0o17: x\n")
+    assert "the key 15 is read as a whole number, not as text: put it in quotes" in report.errors[0].message
+    assert report.errors[0].position == Position(3, 3)
 
 
 def test_python_tags_are_refused(tmp_path):
@@ -159,3 +173,70 @@ def test_the_tab_and_nesting_screens_find_what_a_line_by_line_scan_finds(text):
     except _Rejected as rejected:
         found = (rejected.position, "tab" if "tab" in rejected.message else "nesting")
     assert found == reference_screen(text)
+
+
+# yaml-rs builds the data; PyYAML's node check must still see what yaml-rs would take silently.
+
+
+def test_a_tag_yaml_rs_would_drop_is_refused(tmp_path):
+    for text in ("a: !foo bar\n", "a: !!binary aGk=\n", "a: !!set {x, y}\n", "a:\n  - !!omap [b: 1]\n"):
+        _, report = load(tmp_path, text)
+        assert "is not allowed" in report.errors[0].message, text
+
+
+def test_aliases_within_the_limit_load_as_their_values(tmp_path):
+    document, report = load(tmp_path, "a: &x [1, 2]\nb: *x\nc: [*x, *x]\n")
+    assert not report.diagnostics
+    assert document.data == {"a": [1, 2], "b": [1, 2], "c": [[1, 2], [1, 2]]}
+
+
+def test_a_merge_key_without_an_alias_is_refused(tmp_path):
+    _, report = load(tmp_path, "title: A\nother:\n  <<: {a: 1}\n")
+    assert "merge keys" in report.errors[0].message
+    assert report.errors[0].position == Position(3, 3)
+
+
+def test_several_documents_in_one_file_are_refused(tmp_path):
+    _, report = load(tmp_path, "title: A\n---\ntitle: B\n")
+    assert "expected a single document" in report.errors[0].message
+    assert report.errors[0].position.line == 2
+
+
+def test_a_syntax_error_names_its_line(tmp_path):
+    _, report = load(tmp_path, "title: A\nsummary: a: b\n")
+    assert report.errors[0].message.startswith("YAML syntax error")
+    assert report.errors[0].position.line == 2
+
+
+def test_deep_block_nesting_is_refused_without_exhausting_the_parser(tmp_path):
+    indented = "".join(" " * level + f"k{level}:\n" for level in range(1300)) + " " * 1300 + "v\n"
+    compact = "a: \n" + "- " * 200_000 + "x\n"
+    mapped = "a:\n" + "".join("  " * level + "- b:\n" for level in range(300)) + "  " * 300 + "- x\n"
+    # Nesting that stays under the screen's limits (indentation, count of `-` and `?`): yaml-rs reads
+    # it without running out of stack, and the depth rule refuses it.
+    shallow_indent = "a:\n" + "".join("  " * level + "- b:\n" for level in range(124)) + "  " * 124 + "- x\n"
+    few_indicators = "a:\n" + "- " * 990 + "x\n"
+    for text in (indented, compact, mapped, shallow_indent, few_indicators):
+        assert len(text.encode()) < MAX_FILE_BYTES
+        _, report = load(tmp_path, text)
+        message = report.errors[0].message  # ours, or libyaml's own limit (1,000 levels)
+        assert "nested more than" in message or "exceeded maximum nesting depth" in message
+
+
+def test_the_repository_reads_as_yaml_1_1_read_it(tmp_path):
+    # Every file of the real handbook gives the same data under YAML 1.2 (yaml-rs) as under the
+    # YAML 1.1 loader it replaced (PyYAML, dates as text): no entry changed meaning with the switch.
+    from csbp.loader import _Builder, _Loader
+    from site_tests.support import REPO
+
+    files = sorted([*REPO.glob("practices/*.yaml"), *REPO.glob("content/**/*.yaml")])
+    assert len(files) > 50
+    for path in files:
+        loader = _Loader(path.read_text("utf-8"))
+        try:
+            expected = _Builder(loader).build(loader.get_single_node())
+        finally:
+            loader.dispose()
+        report = Report()
+        document = load_yaml(path, report)
+        assert not report.errors and isinstance(expected, dict) and document.data == expected, path

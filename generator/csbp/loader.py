@@ -2,10 +2,16 @@
 
 Contributors' files are untrusted input. This loader refuses what the YAML libraries
 accept silently or fail on badly: oversized, binary and non-UTF-8 files, tabs, empty
-files, duplicate keys, alias expansion bombs and absurd nesting. The line and column
-of every value and key, so later stages can point at them, are worked out only for a
-file that gets a diagnostic: most files get none, and mapping positions costs as much
-as building the data.
+files, duplicate keys, tags, merge keys, keys that are not text, alias expansion bombs
+and absurd nesting. The line and column of every value and key, so later stages can
+point at them, are worked out only for a file that gets a diagnostic: most files get
+none, and mapping positions costs as much as building the data.
+
+Files are read as YAML 1.2 (`yes`, `no`, `on` and `off` are text; only `true` and `false`
+are flags), with dates kept as text. yaml-rs (Rust) builds the data, six times faster
+than libyaml's composer with PyYAML's constructor; PyYAML's node-by-node check (`_Builder`)
+looks first at a text that may hold what yaml-rs would take silently (a tag, very deep
+nesting), and explains with a position whatever yaml-rs turns down.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+import yaml_rs
 
 from csbp import cachefile
 from csbp.config import FileStamp, settled, stamp_fields
@@ -115,7 +122,7 @@ class SourceDocument:
             try:
                 node = loader.get_single_node()
                 if node is not None:
-                    _Builder(loader).build(node)  # the same checks first: the file may have changed since
+                    _Builder(loader, keys_checked=False).build(node)  # bounds first: the file may have changed
                     _record_positions(node, (), self)
             finally:
                 loader.dispose()
@@ -183,13 +190,118 @@ def _check_text(raw: bytes) -> str:
     return text
 
 
+# What yaml-rs may not be given unchecked: a tag (a `!` where a node may start), which it would
+# drop or apply silently, and the makings of nesting deep enough to exhaust its stack (about
+# 10,000 levels with an 8 MB stack). Each block level needs a deeper indentation or a compact
+# `- `/`? ` indicator, so a text indented less than _DEEP_INDENT with fewer than _INDICATORS
+# `-` and `?` characters nests at most about 1,300 levels (brackets are bounded by `_check_text`).
+# A false alarm only costs the node check's time; the nesting rule itself is `_unsupported`'s.
+_TAG = re.compile(r"(?<![^\s\[\]{},:?-])!")
+_DEEP_INDENT = "\n" + " " * 250
+_INDICATORS = 1000
+
+
+def _needs_node_check(text: str) -> bool:
+    return (
+        ("!" in text and _TAG.search(text) is not None)
+        or text.count("-") + text.count("?") >= _INDICATORS
+        or _DEEP_INDENT in text
+        or text.startswith(_DEEP_INDENT[1:])
+    )
+
+
+_NO_ALIASES = yaml_rs.AliasLimits(max_alias_expansions_per_anchor=0)
+_CHECKED_ALIASES = yaml_rs.AliasLimits(max_alias_expansions_per_anchor=MAX_ALIAS_USES)
+_PARSER_PLACE = re.compile(r"line (\d+), column (\d+)")
+
+
+def _parse(text: str) -> Any:
+    """The data of a YAML text, or `_Rejected` (or a PyYAML error, with its position) saying why not."""
+    if _needs_node_check(text):
+        _check_nodes(text)
+    try:
+        data = yaml_rs.loads(text, parse_datetime=False, alias_limits=_NO_ALIASES)
+    except yaml_rs.YAMLDecodeError:
+        _check_nodes(text)  # PyYAML's message and position for what both turn down; aliases are counted
+        try:
+            data = yaml_rs.loads(text, parse_datetime=False, alias_limits=_CHECKED_ALIASES)
+        except yaml_rs.YAMLDecodeError as error:
+            raise _rejected_by_parser(error) from None
+    if data is None:
+        raise _Rejected(Position(), "the file is empty: fill it in (`csbp new` writes a skeleton) or delete it")
+    problem = _unsupported(data) if isinstance(data, dict) else None
+    if problem is not None or isinstance(data, list):
+        _check_nodes(text)  # explains a key that is not text, a merge key, several documents, with a position
+    if problem is not None:  # read so by YAML 1.2 only
+        raise _Rejected(_position_in(text, problem[0]), problem[1])
+    return data
+
+
+def _check_nodes(text: str) -> None:
+    """PyYAML's node-by-node check of a text (`_Builder`): raises what it refuses, with its position."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is not None:
+            _Builder(loader).build(node)
+    finally:
+        loader.dispose()
+
+
+def _unsupported(data: dict[str, Any]) -> tuple[JsonPath, str] | None:
+    """What parsed data holds that an entry may not, and where: a key that is not text, a merge key
+    (`<<`), values nested more than MAX_FLOW_DEPTH deep (the rules `_Builder` applies to nodes)."""
+    todo: list[tuple[Any, JsonPath]] = [(data, ())]
+    while todo:
+        value, path = todo.pop()
+        if value and len(path) >= MAX_FLOW_DEPTH:
+            return path, f"values are nested more than {MAX_FLOW_DEPTH} deep: simplify the structure"
+        if type(value) is dict:
+            for key in value:
+                if type(key) is not str:
+                    return path, (
+                        f"the key {key!r} is read as {_KEY_KINDS.get(type(key), 'a list')}, not as text: "
+                        "put it in quotes"
+                    )
+                if key == "<<":
+                    return path, "YAML merge keys ('<<') are not supported: write the fields out"
+            todo.extend((item, (*path, key)) for key, item in value.items() if type(item) is dict or type(item) is list)
+        elif type(value) is list:
+            todo.extend((item, (*path, index)) for index, item in enumerate(value) if type(item) in (dict, list))
+    return None
+
+
+_KEY_KINDS = {int: "a whole number", float: "a number", bool: "true or false", type(None): "an empty value"}
+
+
+def _position_in(text: str, path: JsonPath) -> Position:
+    """Where the value at `path` is written in a text the node check accepted."""
+    found = SourceDocument(path=Path(), data=None, text=text, positions_pending=True)
+    return found.position_of(path)
+
+
+def _rejected_by_parser(error: yaml_rs.YAMLDecodeError) -> _Rejected:
+    """A text only yaml-rs turns down (YAML 1.2 is stricter here than PyYAML's 1.1), as a clear error."""
+    lines = [line for line in str(error).splitlines() if line.strip()]
+    place = _PARSER_PLACE.search(lines[0]) if lines else None
+    problem = lines[-1].strip() if lines else "the file cannot be read as YAML"
+    return _Rejected(
+        Position(int(place[1]), int(place[2])) if place else Position(),
+        f"YAML syntax error: {problem}: check indentation, colons and quotes on this line "
+        "(text containing ': ' or starting with a symbol needs quotes)",
+    )
+
+
 class _Builder:
     """Turns a composed node tree into plain data, refusing what the module docstring lists."""
 
-    def __init__(self, loader: yaml.BaseLoader) -> None:
+    def __init__(self, loader: yaml.BaseLoader, keys_checked: bool = True) -> None:
         self.loader = loader
         self.seen: set[int] = set()
         self.alias_uses = 0
+        # False: keys are not checked for being text (positions of a file yaml-rs read as YAML 1.2,
+        # where `yes:` is a text key that YAML 1.1 reads as a flag), only aliases and depth.
+        self.keys_checked = keys_checked
 
     def build(self, node: yaml.Node, depth: int = 0) -> Any:
         if id(node) in self.seen:
@@ -219,10 +331,10 @@ class _Builder:
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
                 raise _Rejected(_mark(key_node), "a key must be plain text, not a list or mapping")
-            if key_node.tag == "tag:yaml.org,2002:merge":
+            if key_node.tag == "tag:yaml.org,2002:merge" and self.keys_checked:
                 raise _Rejected(_mark(key_node), "YAML merge keys ('<<') are not supported: write the fields out")
             key = key_node.value
-            if key_node.tag != _STR:
+            if key_node.tag != _STR and self.keys_checked:
                 raise _Rejected(
                     _mark(key_node),
                     f"the key {key!r} is read as a {key_node.tag.rsplit(':', 1)[-1]}, "
@@ -392,9 +504,10 @@ def _valid_from_json(item: Any) -> tuple[str, str, tuple[tuple[JsonPath, str], .
     return item[0], item[1], tuple(warnings)
 
 
-# Saved parses are reused only by the same loader code and YAML library.
+# Saved parses are reused only by the same loader code and YAML libraries.
 _SOURCE_STAMP = (
-    f"{SourceCache.VERSION}:{yaml.__version__}:{hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]}"
+    f"{SourceCache.VERSION}:{yaml.__version__}:{getattr(yaml_rs, '__version__', '')}:"
+    f"{hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]}"
 )
 
 
@@ -483,14 +596,7 @@ def _load_yaml(path: Path, report: Report, cache: SourceCache | None) -> SourceD
                 document.data, document.positions_pending = cached, True
                 return document
         text = _check_text(raw)
-        loader = _Loader(text)
-        try:
-            node = loader.get_single_node()
-            if node is None:
-                raise _Rejected(Position(), "the file is empty: fill it in (`csbp new` writes a skeleton) or delete it")
-            document.data = _Builder(loader).build(node)
-        finally:
-            loader.dispose()
+        document.data = _parse(text)
         document.text, document.positions_pending = text, True
     except _Rejected as rejected:
         report.error(path, rejected.position, rejected.message)

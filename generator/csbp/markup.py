@@ -128,6 +128,8 @@ _LINK = re.compile(
     rf"\[([A-Za-z0-9][^\\`*_{{}}\[\]<>&#|~!\n{_STRONG_MARK}{_LINK_MARK}]*)\]\(([A-Za-z0-9:/._~%?=#+@,;-]+)\)"
 )
 _BLANK_LINES = re.compile(r"\n\n+")
+# Lines that are each a `_PLAIN_LINE`: a paragraph checked in one match.
+_PLAIN_LINES = re.compile(rf"{_PLAIN_LINE.pattern}(?:\n{_PLAIN_LINE.pattern})*")
 
 
 def _to_html(text: str, shift: int = 0) -> str:
@@ -153,17 +155,25 @@ def _shortcut(text: str) -> str | None:
 def _paragraphs(text: str) -> str | None:
     """The converter's output for paragraphs of plain lines with `**strong**` spans and `[inline](links)`,
     the shape of most entry text; None for anything else (a line that could start a list, a heading, a quote,
-    code or HTML, a trailing space that could make a line break, a span across lines)."""
+    code or HTML, a trailing space that could make a line break, a span across lines).
+
+    Each paragraph is looked at whole: spans cannot cross a line (their patterns exclude line breaks),
+    so marking them in the paragraph marks them in each of its lines."""
     paragraphs: list[str] = []
     for block in _BLANK_LINES.split(text.strip("\n")):
-        lines = block.split("\n")
-        for line in lines:
-            plain = _STRONG.sub(_STRONG_MARK, line) if "**" in line else line
-            plain = _LINK.sub(_LINK_MARK, plain) if "[" in plain else plain
-            if not (line.isprintable() and not line.endswith(" ") and _PLAIN_LINE.fullmatch(plain)):
-                return None
-        block = _STRONG.sub(r"<strong>\1</strong>", block) if "**" in block else block
-        block = _LINK.sub(r'<a href="\2">\1</a>', block) if "[" in block else block
+        if not block.replace("\n", " ").isprintable() or block.endswith(" ") or " \n" in block:
+            return None
+        pieces = _STRONG.split(block) if "**" in block else None  # words, span, words, span, …, words
+        plain = _STRONG_MARK.join(pieces[::2]) if pieces is not None else block
+        if "[" in plain:
+            plain = _LINK.sub(_LINK_MARK, plain)
+        if _PLAIN_LINES.fullmatch(plain) is None:
+            return None
+        if pieces is not None:
+            pieces[1::2] = [f"<strong>{span}</strong>" for span in pieces[1::2]]
+            block = "".join(pieces)
+        if "[" in block:
+            block = _LINK.sub(r'<a href="\2">\1</a>', block)
         paragraphs.append(f"<p>{block}</p>")
     return "\n".join(paragraphs)
 
@@ -214,14 +224,16 @@ def _render(text: str) -> tuple[str, tuple[str, ...]]:
 
 
 def _texts(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _texts(item)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            yield from _texts(item)
+    """Every text in nested data (dicts, lists, tuples), in order."""
+    todo = [value]
+    while todo:
+        value = todo.pop()
+        if isinstance(value, str):
+            yield value
+        elif isinstance(value, dict):
+            todo.extend(reversed(value.values()))
+        elif isinstance(value, list | tuple):
+            todo.extend(reversed(value))
 
 
 Rendering = tuple[str, tuple[str, tuple[str, ...]]]  # a text and its (HTML, removed markup)

@@ -164,6 +164,30 @@ def _cell(value: Any) -> str:
     return value.__html__() if hasattr(value, "__html__") else html_text(value)
 
 
+@pass_context
+def practice_row(context: Context, practice: Practice) -> Markup:
+    """A practice in the practices index, with the ids of its terms per facet for the filter form
+    (facets.js): its own fields only, so the row is reused until the practice changes (fragments.py)."""
+    terms = "".join(
+        f' data-{_html_text(vocabulary)}="{_html_text(" ".join(t.id for t in practice.facet_terms(vocabulary)))}"'
+        for vocabulary, _attribute in FACETS
+    )
+    link = _link(_url(context, practice.src), practice.title)
+    return Markup(f'<li class="csbp-practice-list__item"{terms}>{link}: {_html_text(practice.summary)}</li>')
+
+
+@pass_context
+def change_row(context: Context, entry: Entry, index: int, kind_label: str) -> Markup:
+    """One history item of one entry on What's new: its own fields only, so the line is reused until
+    the entry changes (fragments.py)."""
+    item = entry.history[index]
+    note = f". {html_text(item.note)}" if item.note else ""
+    return Markup(
+        f"<li>{html_text(item.date.isoformat())} · <strong>{html_text(item.change.capitalize())}</strong> "
+        f"{html_text(kind_label)}: {_link(_url(context, entry.src), entry.title)}{note}</li>\n"
+    )
+
+
 GLOBALS = {
     "link": link,
     "term_link": term_link,
@@ -173,4 +197,6 @@ GLOBALS = {
     "md_items": md_items,
     "references": references,
     "details": details,
+    "practice_row": practice_row,
+    "change_row": change_row,
 }

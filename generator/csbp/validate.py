@@ -47,6 +47,10 @@ _TYPE_NAMES = {
 }
 
 
+# What YAML 1.1 read as flags and YAML 1.2, which the loader follows, reads as text.
+_YAML_1_1_FLAGS = frozenset({"yes", "no", "on", "off", "y", "n"})
+
+
 def _python_type_name(value: Any) -> str:
     if isinstance(value, bool):
         return "true or false"
@@ -391,6 +395,8 @@ class SchemaErrorWriter:
                 hint = ": write a list, either `[a, b]` or one `- item` per line"
             elif "string" in wanted and not isinstance(value, str | list | dict):
                 hint = ": put the value in quotes"
+            elif "boolean" in wanted and isinstance(value, str) and value.lower() in _YAML_1_1_FLAGS:
+                hint = ": write true or false (YAML 1.2 reads yes, no, on and off as text)"
             return f"field '{field}' must be {expected}, not {_python_type_name(value)}{hint}"
         if kind == "format" and error.validator_value == "date":
             return f"field '{field}': {shown} is not a real date: write YYYY-MM-DD with a real month and day"

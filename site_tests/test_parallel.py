@@ -108,7 +108,7 @@ print(json.dumps({"forked": parallel.forked_calls}))
 def test_a_cold_build_in_two_processes_equals_one_in_a_single_process(tmp_path):
     """Enough entries that the parallel path is taken; the output must not depend on it."""
     root = tmp_path / "handbook"
-    synth.write_handbook(250, root, seed=3)  # loading forks too from parallel.MIN_ITEMS files
+    synth.write_handbook(250, root, seed=3)
     trees, forks = {}, {}
     for count in ("1", "2"):
         environment = {"CSBP_CACHE_KEY_DIR": str(tmp_path / "key"), "CSBP_NO_CACHE": "1", "CSBP_WORKERS": count}
@@ -119,45 +119,3 @@ def test_a_cold_build_in_two_processes_equals_one_in_a_single_process(tmp_path):
     # The quiz exports are made in the same pool as the pages (`Renderer._render_queued`).
     assert sum(name.startswith("downloads/") and name.endswith("-qti.zip") for name in trees["1"]) > 2
     assert trees["1"] == trees["2"]
-
-
-LOAD_ON_CORES = """
-import json, os, sys
-from pathlib import Path
-from csbp import parallel
-from csbp.diagnostics import Report
-from csbp.loader import SourceCache, load_yaml_files
-
-folder = Path(sys.argv[1])
-files = sorted(folder.glob("*.yaml"))
-runs = {}
-for workers in ("1", "2"):
-    os.environ["CSBP_WORKERS"] = workers
-    report, cache = Report(), SourceCache()
-    documents = load_yaml_files(files, report, cache)
-    good = [d for d in documents if d is not None]
-    runs[workers] = {
-        "diagnostics": [d.format(folder) for d in report.sorted()],
-        "data": [d.data for d in good],
-        "where": [d.position_of(("summary",)).line for d in good[:3]],
-        "cached": sorted(cache.parsed),
-        "forked": parallel.forked_calls,
-    }
-print(json.dumps(runs))
-"""
-
-
-def test_files_loaded_on_several_cores_give_the_same_data_errors_and_positions(tmp_path):
-    for number in range(parallel.MIN_ITEMS + 20):
-        (tmp_path / f"entry-{number:03d}.yaml").write_text(f"title: Entry {number}\n\nsummary: Text {number}.\n")
-    (tmp_path / "entry-500.yaml").write_text("title: [unclosed\n")
-    (tmp_path / "entry-501.yaml").write_text("title: One\ntitle: Two\n")
-    (tmp_path / "entry-502.yaml").write_text("")
-    runs = run_fresh(LOAD_ON_CORES, str(tmp_path))
-    assert runs["1"]["forked"] == 0 and runs["2"]["forked"] == 1
-    one, two = runs["1"], runs["2"]
-    assert len(one["diagnostics"]) == 3 and all(":" in line for line in one["diagnostics"])
-    assert {key: two[key] for key in ("diagnostics", "data", "where", "cached")} == {
-        key: one[key] for key in ("diagnostics", "data", "where", "cached")
-    }
-    assert one["where"] == [3, 3, 3]  # the line of `summary:`, found again from the file

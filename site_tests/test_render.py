@@ -7,7 +7,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from csbp.render import _simple_yaml, make_environment
+from csbp.frontmatter import simple_yaml
+from csbp.render import make_environment
 
 
 def test_plain_strings_are_escaped_for_html_and_markdown_by_default():
@@ -71,7 +72,7 @@ _YAML_KEY = st.sampled_from(["title", "description", "search", "tags", "csbp_sea
     )
 )
 def test_front_matter_is_written_as_yaml_dump_writes_it(data):
-    written = _simple_yaml(data)
+    written = simple_yaml(data)
     if written is not None:
         assert written == yaml.dump(data, allow_unicode=True, sort_keys=True, width=1000).strip()
 
@@ -99,4 +100,4 @@ def test_the_front_matter_of_entry_pages_takes_the_short_way():
         "tags": ["Prepare", "Protect", "Pillar × dimension"],
         "csbp_search": "compact",
     }
-    assert _simple_yaml(data) == yaml.dump(data, allow_unicode=True, sort_keys=True, width=1000).strip()
+    assert simple_yaml(data) == yaml.dump(data, allow_unicode=True, sort_keys=True, width=1000).strip()

@@ -22,7 +22,6 @@ import os
 import re
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +30,7 @@ import yaml_rs
 
 from csbp import cachefile
 from csbp.config import FileStamp, settled, stamp_fields
-from csbp.diagnostics import Diagnostic, Position, Report
-from csbp.parallel import fork_map
+from csbp.diagnostics import Position, Report
 
 MAX_FILE_BYTES = 1_000_000
 MAX_ALIAS_USES = 20
@@ -514,45 +512,11 @@ _SOURCE_STAMP = (
 def load_yaml_files(
     paths: list[Path], report: Report, cache: SourceCache | None = None, changed: AbstractSet[str] | None = None
 ) -> list[SourceDocument | None]:
-    """`load_yaml` for each file, on every core when most are not in `cache` (a first build).
-    `changed`: as for `SourceCache.unchanged`.
-
-    Workers parse with a copy of the cache they inherit; what they parsed, and the stat they may
-    trust next time, is stored here, so the cache ends as a serial load would leave it."""
-    if cache is not None and (changed is not None or 2 * sum(str(path) in cache.parsed for path in paths) > len(paths)):
-        return [cache.unchanged(path, changed) or load_yaml(path, report, cache) for path in paths]
-    documents: list[SourceDocument | None] = []
-    loaded = fork_map(partial(_load_in_worker, cache), paths)
-    for path, (document, diagnostics, parsed, stat) in zip(paths, loaded, strict=True):
-        report.diagnostics.extend(diagnostics)
-        if document is not None and cache is not None:
-            document.path = path  # this process's path and data, not the worker's copies
-            kept = cache.data(document.path, document.digest)  # counts as used, as in `load_yaml`
-            if parsed:
-                cache.store(document)
-            elif kept is not None:
-                document.data = kept
-            cache.remember_document(document)
-            if stat is not None:
-                cache.stats[str(document.path)] = stat
-            else:
-                cache.stats.pop(str(document.path), None)
-        documents.append(document)
-    return documents
-
-
-def _load_in_worker(
-    cache: SourceCache | None, path: Path
-) -> tuple[SourceDocument | None, list[Diagnostic], bool, tuple[FileStamp, str] | None]:
-    """One file parsed as `load_yaml` does, for `load_yaml_files`: the document without its text (positions,
-    when a later stage needs them, are read from the file again), what it reported, whether it was parsed,
-    and the stat the next load may trust (`SourceCache.remember_stat`)."""
-    report = Report()
-    document = load_yaml(path, report, cache)
-    parsed = document is not None and document.text is not None
-    if document is not None:
-        document.text = None
-    return document, report.diagnostics, parsed, cache.stats.get(str(path)) if cache is not None else None
+    """`load_yaml` for each file, in this process: with yaml-rs, parsing a file costs about what
+    sending its data back from a forked worker would. `changed`: as for `SourceCache.unchanged`."""
+    if cache is None:
+        return [load_yaml(path, report) for path in paths]
+    return [cache.unchanged(path, changed) or load_yaml(path, report, cache) for path in paths]
 
 
 def load_yaml(path: Path, report: Report, cache: SourceCache | None = None) -> SourceDocument | None:

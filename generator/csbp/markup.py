@@ -209,18 +209,22 @@ def _outline_removed(rendered: str, cleaned: str) -> list[str]:
 
 
 def _render(text: str) -> tuple[str, tuple[str, ...]]:
-    """(sanitised HTML with headings from h3, names of what the sanitiser removed).
+    """(sanitised HTML with headings from h3, names of what the sanitiser removed)."""
+    return _render_and_cost(text)[0]
 
-    The shortcut's output for a text without a link is already clean: only <p> and <strong>
-    around text with no `<`, `>` or `&`, which the sanitiser returns unchanged (a test feeds it
-    every such character); a link's URL is always judged by the sanitiser."""
+
+def _render_and_cost(text: str) -> tuple[tuple[str, tuple[str, ...]], bool]:
+    """`_render`, and whether it was cheap: the shortcut's output for a text without a link is
+    already clean (only <p> and <strong> around text with no `<`, `>` or `&`, which the sanitiser
+    returns unchanged: a test feeds it every such character); a link's URL is always judged by
+    the sanitiser. A cheap rendering costs less to make again than to save and read back."""
     if "[" not in text:
         shortcut = _shortcut(text)
         if shortcut is not None:
-            return shortcut, ()
+            return (shortcut, ()), True
     rendered = _to_html(text, 2)
     cleaned = clean_html(rendered)
-    return cleaned, tuple(_diff_outline(rendered, cleaned))
+    return (cleaned, tuple(_diff_outline(rendered, cleaned))), False
 
 
 def _texts(value: Any) -> Iterator[str]:
@@ -246,12 +250,14 @@ class RenderCache:
     the same rendering. Both read it from here, keyed by the text itself, so no text is
     converted twice. `save` keeps what this run used and the renderings of every text still in
     the sources (`live`): a warm build validates and renders little, and must not forget the rest.
+    Cheap renderings (`_render_and_cost`: most entry text) are not saved: made again when needed.
     """
 
     VERSION = "2"
 
     def __init__(self) -> None:
         self.rendered: dict[str, tuple[str, tuple[str, ...]]] = {}
+        self.cheap: set[str] = set()  # texts whose rendering is cheaper to make again than to save
         self.used: set[str] = set()
         self._journal: list[Rendering] | None = None  # see `journal`
         self.live: list[Any] = []  # the sources' data (nested), set by validation: their texts stay saved
@@ -265,7 +271,7 @@ class RenderCache:
             self.read()
             hit = self.rendered.get(text)
         if hit is None:
-            hit = self.rendered[text] = _render(text)
+            hit = self._make(text, *_render_and_cost(text))
         if text not in self.used:
             self.used.add(text)
             self.dirty = True
@@ -303,8 +309,14 @@ class RenderCache:
             return
         self.read()
         wanted = dict.fromkeys(text for text in candidates if text not in self.rendered)
-        for text, hit in zip(wanted, fork_map(_render, list(wanted)), strict=True):
-            self.rendered[text] = hit
+        for text, (hit, cheap) in zip(wanted, fork_map(_render_and_cost, list(wanted)), strict=True):
+            self._make(text, hit, cheap)
+
+    def _make(self, text: str, hit: tuple[str, tuple[str, ...]], cheap: bool) -> tuple[str, tuple[str, ...]]:
+        self.rendered[text] = hit
+        if cheap:
+            self.cheap.add(text)
+        return hit
 
     @staticmethod
     def _stamp() -> str:
@@ -344,7 +356,7 @@ class RenderCache:
             return
         self.read()  # the saved renderings of texts still in the sources are kept
         self.dirty = False
-        wanted = self.used.union(text for text in _texts(self.live) if text in self.rendered)
+        wanted = self.used.union(text for text in _texts(self.live) if text in self.rendered) - self.cheap
         kept = {text: [self.rendered[text][0], list(self.rendered[text][1])] for text in sorted(wanted)}
         cachefile.write(path, self._stamp(), {"rendered": kept})
 

@@ -21,11 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from jinja2 import Environment, FileSystemBytecodeCache, FileSystemLoader, StrictUndefined, pass_context
 from markupsafe import Markup
 
-from csbp import cachefile, markup, snippets
+from csbp import cachefile, frontmatter, markup, snippets
 from csbp.config import TEMPLATE_DIR
 from csbp.diagnostics import Report
 from csbp.exports import ExportPieces, ExportPlan, shown_from_links
@@ -34,16 +33,8 @@ from csbp.markup import Rendering, markdown_block, markdown_inline, md_text, pag
 from csbp.model import AUDIENCE_MARKING, FACETS, Entry, Handbook, Module, Term
 from csbp.pagecache import Block, Fingerprints, PageCache, code_stamp
 from csbp.parallel import fork_map
-from csbp.searchindex import compact_front_matter, compact_search
-from csbp.urls import page_url, relative_url, relpath
-
-TLP_CSS = {
-    "TLP:CLEAR": "clear",
-    "TLP:GREEN": "green",
-    "TLP:AMBER": "amber",
-    "TLP:AMBER+STRICT": "amber-strict",
-    "TLP:RED": "red",
-}
+from csbp.searchindex import compact_search
+from csbp.urls import relative_url, relpath
 
 
 @dataclass(frozen=True)
@@ -78,81 +69,6 @@ def _finalize(value: Any) -> Any:
     if isinstance(value, str) and not isinstance(value, Markup):
         return md_text(value)
     return value
-
-
-_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml: same output, several times faster
-
-
-@pass_context
-def _front_matter(context: Any, data: dict[str, Any]) -> Markup:
-    """YAML front matter; in a large handbook, marked for a compact search record (searchindex.py)."""
-    if context.get("compact_search"):
-        data = compact_front_matter(data, page_url(context["page_src"]))
-    return _dump_front_matter(data)
-
-
-def _dump_front_matter(data: dict[str, Any]) -> Markup:
-    dumped = _simple_yaml(data)
-    if dumped is None:
-        dumped = yaml.dump(data, Dumper=_DUMPER, allow_unicode=True, sort_keys=True, width=1000).strip()
-    return Markup(f"---\n{dumped}\n---\n")
-
-
-# A string yaml.dump writes as is: starts with a letter, no character that could make it a comment,
-# a key, a quote or a break; short of the dump's line width.
-_PLAIN_SCALAR = re.compile(r"[^\W\d_][^\x00-\x1f\x7f-\xa0\u2028\u2029\ufeff#:\\\"']{0,899}(?<! )")
-_RESOLVER = yaml.resolver.Resolver()
-
-
-def _scalar(value: Any) -> str | None:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        text = repr(value)
-        return text if "." in text and "e" not in text and text[0].isdigit() else None
-    if (
-        isinstance(value, str)
-        and _PLAIN_SCALAR.fullmatch(value)
-        and value.isprintable()
-        and _RESOLVER.resolve(yaml.ScalarNode, value, (True, False)) == "tag:yaml.org,2002:str"
-    ):
-        return value
-    return None
-
-
-def _simple_yaml(data: dict[str, Any]) -> str | None:
-    """What yaml.dump writes for front matter of plain words, numbers, flags, lists and one level of
-    mapping, without the dumper's set-up for each call (a third of rendering a small page); None
-    for anything else, which goes to yaml.dump. site_tests/test_render.py holds it to yaml.dump."""
-    if not data:
-        return None
-    lines: list[str] = []
-    for key in sorted(data):
-        value = data[key]
-        if not isinstance(key, str) or _scalar(key) != key:
-            return None
-        if isinstance(value, dict) and value:
-            lines.append(f"{key}:")
-            for inner in sorted(value):
-                text = _scalar(value[inner])
-                if text is None or not isinstance(inner, str) or _scalar(inner) != inner:
-                    return None
-                lines.append(f"  {inner}: {text}")
-        elif isinstance(value, list):
-            lines.append(f"{key}:" if value else f"{key}: []")
-            for item in value:
-                text = _scalar(item)
-                if text is None or isinstance(item, bool | int | float):
-                    return None
-                lines.append(f"- {text}")
-        else:
-            text = _scalar(value)
-            if text is None:
-                return None
-            lines.append(f"{key}: {text}")
-    return "\n".join(lines)
 
 
 def _json_attr(value: Any) -> Markup:
@@ -226,7 +142,7 @@ def make_environment() -> Environment:
         md_text=md_text,
         plain=plain,
         rel=_rel,
-        front_matter=_front_matter,
+        front_matter=frontmatter.front_matter,
         json_attr=_json_attr,
         slug=_slug,
         html=snippets.html_text,
@@ -234,7 +150,7 @@ def make_environment() -> Environment:
         duration=duration,
         shuffled=shuffled,
     )
-    env.globals.update(TLP_CSS=TLP_CSS, FACETS=FACETS, reuse=reuse, reuse_each=reuse_each, markup=_markup)
+    env.globals.update(FACETS=FACETS, reuse=reuse, reuse_each=reuse_each, markup=_markup)
     env.globals.update(snippets.GLOBALS)
     return env
 
@@ -256,6 +172,18 @@ class _PageJob:
     template: str
     fingerprint: str | None  # None: not cached
     context: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class _HandWrittenJob:
+    """A hand-written page to render: its text, title and what its links may point to."""
+
+    src: str
+    path: Path
+    title: str
+    body: str
+    known: frozenset[str]  # every page of the docs tree, for its links
+    fingerprint: str | None  # None: not cached
 
 
 @dataclass(frozen=True)
@@ -287,6 +215,7 @@ class Renderer:
         # Pages to render, queued by `page` and rendered together by `_render_queued` (on every
         # core when there are many: a cold build); their places in `pages` are kept meanwhile.
         self.queued: list[_PageJob] = []
+        self.hand_written: list[_HandWrittenJob] = []
         self.replayed = False  # whether the last run's tree was taken over (`_replay`)
         self.exports: _QueuedExports | None = None
 
@@ -306,11 +235,18 @@ class Renderer:
         (`parallel.fork_map`); what a worker learnt on the way (row positions, Markdown
         renderings) comes back here."""
         jobs, self.queued = self.queued, []
+        hand_written, self.hand_written = self.hand_written, []
         modules = self.exports.plan.todo if self.exports is not None else []
         if jobs or modules:
             markup.CACHE.read()  # once here, not in every worker
-        results = fork_map(self._run_job, [*jobs, *modules])
-        pages, exports = results[: len(jobs)], results[len(jobs) :]
+        results = fork_map(self._run_job, [*jobs, *hand_written, *modules])
+        pages, written = results[: len(jobs)], results[len(jobs) : len(jobs) + len(hand_written)]
+        exports = results[len(jobs) + len(hand_written) :]
+        for page, (text, diagnostics) in zip(hand_written, written, strict=True):
+            self.pages[page.src] = text
+            self.report.diagnostics.extend(diagnostics)
+            if page.fingerprint is not None and self.cache is not None and not diagnostics:
+                self.cache[1].put(page.src, page.fingerprint, text)  # a broken link is reported every time
         for job, (text, rows, renderings) in zip(jobs, pages, strict=True):
             self.pages[job.src] = text
             markup.CACHE.adopt(renderings)
@@ -322,9 +258,12 @@ class Renderer:
             markup.CACHE.adopt(renderings)
         self._exports_done([pieces for pieces, _renderings in exports])
 
-    def _run_job(self, job: _PageJob | Module) -> Any:
+    def _run_job(self, job: _PageJob | _HandWrittenJob | Module) -> Any:
         if isinstance(job, _PageJob):
             return self._render_job(job)
+        if isinstance(job, _HandWrittenJob):
+            report = Report()
+            return self._hand_written_page(job, report), report.diagnostics
         assert self.exports is not None
         with markup.CACHE.journal() as renderings:
             pieces = self.exports.plan.work(job)
@@ -427,8 +366,8 @@ class Renderer:
         for entry in entry_pages:
             for alias_src, target in _alias_pages(entry, self.directory_urls):
                 self.page(alias_src, "redirect.html.j2", entry=entry, target=target, key=_entry_key(entry))
-        self._render_queued()
         hand_written = self._hand_written_pages()
+        self._render_queued()
         self._keep_for_replay(hand_written)
         nav: list[NavItem | tuple[str, list[NavItem]]] = [
             NavItem("Home", "index.md"),
@@ -623,11 +562,12 @@ class Renderer:
                 self.cache[1].put(f"downloads/{name}", exports.key, data)
 
     def _hand_written_pages(self) -> list[NavItem | tuple[str, list[NavItem]]]:
-        """Hand-written pages, sanitised; nav: top-level pages under "About", folders as sections."""
+        """Hand-written pages, queued to be sanitised with the others (`_render_queued`) unless the
+        page cache has them; nav: top-level pages under "About", folders as sections."""
         if self.pages_dir is None or not self.pages_dir.is_dir():
             return []
         sources = {p.relative_to(self.pages_dir).as_posix(): p for p in sorted(self.pages_dir.rglob("*.md"))}
-        known = set(self.pages) | set(sources)
+        known = frozenset(self.pages) | frozenset(sources)
         # What a page's links resolve against: with its text, its fingerprint in the page cache
         # (the last run's while the same pages are known: sorting thousands of paths costs).
         setting = ""
@@ -637,12 +577,19 @@ class Renderer:
                 setting = before[1]
             else:
                 setting = hashlib.sha256("\n".join(sorted(known)).encode()).hexdigest()
-            self.cache[0].keep("hand-written", (frozenset(known), setting))
+            self.cache[0].keep("hand-written", (known, setting))
         sections: dict[str, list[NavItem]] = {}
         for src, path in sources.items():
             text = path.read_text("utf-8")
             title, body = _split_title(text, path.stem)
-            self.pages[src] = self._hand_written_page(src, path, text, title, body, known, setting)
+            fingerprint = hit = None
+            if self.cache is not None:
+                base = self.cache[0].base
+                fingerprint = hashlib.sha256(f"{base}\0hand-written\0{setting}\0{text}".encode()).hexdigest()
+                hit = self.cache[1].get(src, fingerprint)
+            self.pages[src] = hit if hit is not None else ""  # a page to render keeps its place meanwhile
+            if hit is None:
+                self.hand_written.append(_HandWrittenJob(src, path, title, body, known, fingerprint))
             folder = src.split("/", 1)[0] if "/" in src else ""
             item = NavItem(title, src)
             sections.setdefault(folder, []).append(item)
@@ -655,33 +602,25 @@ class Renderer:
             nav.append((items[0].title if items[0].src.endswith("index.md") else _folder, items))
         return nav
 
-    def _hand_written_page(
-        self, src: str, path: Path, text: str, title: str, body: str, known: set[str], setting: str
-    ) -> str | bytes:
-        """One hand-written page, from the page cache while its text and the pages it may link to
-        are unchanged; a page with a broken link is rendered every time, so the error is reported."""
-        fingerprint = None
-        if self.cache is not None:
-            fingerprint = hashlib.sha256(f"{self.cache[0].base}\0hand-written\0{setting}\0{text}".encode()).hexdigest()
-            hit = self.cache[1].get(src, fingerprint)
-            if hit is not None:
-                return hit
-        errors = len(self.report.errors)
-        rewrite = functools.partial(self._page_link, src, path, known)
-        page = str(_dump_front_matter({"title": title})) + f"\n# {md_text(title)}\n\n" + page_markdown(body, rewrite)
-        if fingerprint is not None and self.cache is not None and len(self.report.errors) == errors:
-            self.cache[1].put(src, fingerprint, page)
-        return page
+    def _hand_written_page(self, job: _HandWrittenJob, report: Report) -> str:
+        """One hand-written page; a broken link is reported in `report`."""
+        rewrite = functools.partial(self._page_link, job, report)
+        return (
+            str(frontmatter.dump_front_matter({"title": job.title}))
+            + f"\n# {md_text(job.title)}\n\n"
+            + page_markdown(job.body, rewrite)
+        )
 
-    def _page_link(self, src: str, path: Path, known: set[str], href: str) -> str:
+    def _page_link(self, job: _HandWrittenJob, report: Report, href: str) -> str:
         """Turn a relative `.md` link of a hand-written page into a site URL; report broken ones."""
         target, _, fragment = href.partition("#")
         if not target.endswith(".md") or re.match(r"^[a-z][a-z0-9+.-]*:", target) or target.startswith("/"):
             return href
+        src = job.src
         resolved = posixpath.normpath(posixpath.join(posixpath.dirname(src), target))
-        if resolved not in known:
-            self.report.error(
-                path,
+        if resolved not in job.known:
+            report.error(
+                job.path,
                 None,
                 f"the link '{href}' points to no page of the handbook "
                 f"(resolved to '{resolved}'): fix the path, relative to this file",

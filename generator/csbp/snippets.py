@@ -26,9 +26,18 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 
+from csbp.frontmatter import front_matter
 from csbp.markup import markdown_inline, md_text, plain
 from csbp.model import FACETS, Entry, Practice, Reference, Term
 from csbp.urls import relative_url
+
+TLP_CSS = {
+    "TLP:CLEAR": "clear",
+    "TLP:GREEN": "green",
+    "TLP:AMBER": "amber",
+    "TLP:AMBER+STRICT": "amber-strict",
+    "TLP:RED": "red",
+}
 
 
 def html_text(value: Any) -> Markup:
@@ -164,6 +173,73 @@ def _cell(value: Any) -> str:
     return value.__html__() if hasattr(value, "__html__") else html_text(value)
 
 
+def marking_banner(tlp: str) -> Markup:
+    """A banner on a page marked above TLP:CLEAR, then a blank line; nothing on a TLP:CLEAR page."""
+    if tlp == "TLP:CLEAR":
+        return Markup("")
+    return Markup(
+        f'<div class="csbp-tlp csbp-tlp--{_html_text(TLP_CSS[tlp])}" role="note"><strong>{_html_text(tlp)}</strong> '
+        "Sharing is limited: see the handbook's sharing rules before passing this on.</div>\n\n"
+    )
+
+
+@pass_context
+def page_header(
+    context: Context, entry: Entry, boost: float = 1, tags: Sequence[str] = (), keywords: Sequence[str] = ()
+) -> Markup:
+    """The top of an entry's page: front matter, title, marking, a retired entry's notice, summary.
+
+    `keywords` go inside the summary paragraph: Material's search shows only the matching
+    paragraph of a result, so a reader who finds a practice by an abbreviation sees its summary."""
+    matter = {"title": plain(entry.title), "description": plain(entry.summary), "search": {"boost": boost}}
+    out = [front_matter(context, {**matter, "tags": list(tags)}), f"\n# {md_text(entry.title)}\n\n"]
+    out.append(f"{marking_banner(entry.tlp)}\n")
+    if entry.retired:
+        out.append(
+            '!!! warning "Retired entry"\n'
+            "    This entry is no longer recommended and is kept so that old links keep working.\n"
+        )
+        if entry.replaced_by is not None:
+            out.append(f"    Use {link(context, entry.replaced_by)} instead.\n")
+        out.append("\n")
+    terms = ""
+    if keywords:
+        terms = (
+            ' <span class="csbp-keywords"><span class="csbp-keywords__label">Related terms:</span> '
+            f"{html_text(', '.join(keywords))}</span>"
+        )
+    out.append(f'<p class="csbp-summary">{_html_text(entry.summary)}{terms}</p>\n')
+    return Markup("".join(out))
+
+
+@pass_context
+def entry_details(context: Context, entry: Entry) -> Markup:
+    """The bottom of an entry's page: its id, marking, status, owner and review dates, with a
+    warning when its review is overdue."""
+    overdue = entry.review_due < context["handbook"].today and not entry.retired
+    due = entry.review_due.isoformat()
+    table = details(
+        "Field",
+        "Value",
+        [
+            ("Id", Markup("<code>%s</code>") % entry.id),
+            ("Marking", entry.tlp),
+            ("Status", entry.status.label if entry.status else "Not set"),
+            ("Owner", entry.owner),
+            ("Last reviewed", entry.last_reviewed.isoformat()),
+            ("Next review due", Markup("%s <strong>(overdue)</strong>") % due if overdue else due),
+        ],
+    )
+    out = f"## About this entry\n\n{table}\n"
+    if overdue:
+        out += (
+            '!!! danger "Review overdue"\n'
+            f"    This entry was due for review on {md_text(due)}. "
+            "Check it against current guidance before relying on it.\n\n"
+        )
+    return Markup(out)
+
+
 @pass_context
 def practice_row(context: Context, practice: Practice) -> Markup:
     """A practice in the practices index, with the ids of its terms per facet for the filter form
@@ -189,6 +265,9 @@ def change_row(context: Context, entry: Entry, index: int, kind_label: str) -> M
 
 
 GLOBALS = {
+    "marking_banner": marking_banner,
+    "page_header": page_header,
+    "entry_details": entry_details,
     "link": link,
     "term_link": term_link,
     "entry_item": entry_item,

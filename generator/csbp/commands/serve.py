@@ -8,7 +8,6 @@ browser reloads at once. A broken edit is reported and the last good pages stay 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import signal
 import stat
@@ -95,23 +94,23 @@ def regenerate(
     audience: str,
     schemas: SchemaSet,
     quiet: bool,
-    later: bool = False,
     changed: set[Path] | None = None,
 ) -> int | None:
     """One generation pass; the number of pages of the docs tree, or None if it was left as it
-    was (errors). With `later`, the caller saves the caches and collects garbage afterwards
-    (`upkeep`). `changed`: the source paths the watcher reported since the last pass (the
-    others are taken as they were, without a stat)."""
+    was (errors). The caller saves the caches and collects garbage afterwards (`upkeep`): while
+    the engine builds, after the first pass; once edits pause, after the others. `changed`: the
+    source paths the watcher reported since the last pass (the others are taken as they were,
+    without a stat)."""
     report = Report()
     progress = Progress(quiet=quiet)
     reported = {os.path.abspath(path) for path in changed} if changed is not None else None
-    with collection_paused() if later else contextlib.nullcontext():
+    with collection_paused():
         corpus = validate_or_stop(
             paths, report, progress, "fix the errors above; the served pages are unchanged", schemas, reported
         )
         if corpus is None:
             return None
-        generated = generate(paths, corpus, report, progress, audience=audience, save=not later, in_place=True)
+        generated = generate(paths, corpus, report, progress, audience=audience, save=False, in_place=True)
     print_report(report, paths)
     if report.errors:
         print("csbp: fix the errors above; the served pages are unchanged", file=sys.stderr)
@@ -160,7 +159,8 @@ def _serve(args: argparse.Namespace, paths: HandbookPaths, schemas: SchemaSet, w
     # Stopping csbp (SIGTERM from a supervisor or test) must stop the engine's server too.
     signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(0))
     print(f"csbp: serving on http://{args.dev_addr}/ (Ctrl+C to stop)", file=sys.stderr, flush=True)
-    read_ahead(paths)  # while the engine builds
+    upkeep(paths)  # while the engine builds: the caches for the next build, then garbage
+    read_ahead(paths)
     seen = _snapshot(paths)
     snapshot_at = time.monotonic()
     unsaved_since: float | None = None  # when the last regeneration whose caches are not saved ran
@@ -174,7 +174,7 @@ def _serve(args: argparse.Namespace, paths: HandbookPaths, schemas: SchemaSet, w
                 watcher.close()
                 watcher = None
             if reported:
-                regenerate(paths, args.audience, schemas, args.quiet, later=True, changed=reported)
+                regenerate(paths, args.audience, schemas, args.quiet, changed=reported)
                 _take_in(seen, reported)  # so the next snapshot does not find them again
                 unsaved_since = time.monotonic()
                 continue
@@ -184,7 +184,7 @@ def _serve(args: argparse.Namespace, paths: HandbookPaths, schemas: SchemaSet, w
                 current, snapshot_at = _snapshot(paths), time.monotonic()
                 if current != seen:
                     seen = current
-                    regenerate(paths, args.audience, schemas, args.quiet, later=True)
+                    regenerate(paths, args.audience, schemas, args.quiet)
                     unsaved_since = time.monotonic()
                     continue
             if unsaved_since is not None and time.monotonic() - unsaved_since >= UPKEEP_AFTER_SECONDS:

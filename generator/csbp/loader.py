@@ -246,6 +246,10 @@ def _check_nodes(text: str) -> None:
         loader.dispose()
 
 
+_CONTAINERS = (dict, list)
+_KEY_KINDS = {int: "a whole number", float: "a number", bool: "true or false", type(None): "an empty value"}
+
+
 def _unsupported(data: dict[str, Any]) -> tuple[JsonPath, str] | None:
     """What parsed data holds that an entry may not, and where: a key that is not text, a merge key
     (`<<`), values nested more than MAX_FLOW_DEPTH deep (the rules `_Builder` applies to nodes)."""
@@ -263,13 +267,10 @@ def _unsupported(data: dict[str, Any]) -> tuple[JsonPath, str] | None:
                     )
                 if key == "<<":
                     return path, "YAML merge keys ('<<') are not supported: write the fields out"
-            todo.extend((item, (*path, key)) for key, item in value.items() if type(item) is dict or type(item) is list)
+            todo.extend((item, (*path, key)) for key, item in value.items() if type(item) in _CONTAINERS)
         elif type(value) is list:
-            todo.extend((item, (*path, index)) for index, item in enumerate(value) if type(item) in (dict, list))
+            todo.extend((item, (*path, index)) for index, item in enumerate(value) if type(item) in _CONTAINERS)
     return None
-
-
-_KEY_KINDS = {int: "a whole number", float: "a number", bool: "true or false", type(None): "an empty value"}
 
 
 def _position_in(text: str, path: JsonPath) -> Position:

@@ -21,7 +21,7 @@ def test_script_event_handlers_and_dangerous_urls_are_removed():
 
 def test_a_dangerous_url_in_a_plain_sentence_is_removed_and_reported(monkeypatch):
     monkeypatch.setattr(markup, "_CONVERTER", None)  # the sentence takes the shortcut, not the converter
-    html, removed = markup._render("See [the notice](javascript:steal) and [data](data:text/html,x) first.")
+    html, removed = markup._render_and_cost("See [the notice](javascript:steal) and [data](data:text/html,x) first.")[0]
     assert "javascript:" not in html and "data:" not in html and "the notice" in html
     assert removed == ("a[href]",)
 
@@ -159,7 +159,7 @@ def test_the_sanitiser_leaves_every_character_of_a_plain_line_as_it_is():
 def test_rendering_with_or_without_the_sanitiser_shortcut_agrees(text):
     rendered = converter_output(text)
     cleaned = markup.clean_html(rendered)
-    assert markup._render(text) == (cleaned, tuple(markup._outline_removed(rendered, cleaned)))
+    assert markup._render_and_cost(text)[0] == (cleaned, tuple(markup._outline_removed(rendered, cleaned)))
 
 
 def test_strong_spans_and_dates_take_the_shortcut(monkeypatch):

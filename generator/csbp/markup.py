@@ -208,13 +208,9 @@ def _outline_removed(rendered: str, cleaned: str) -> list[str]:
     return removed
 
 
-def _render(text: str) -> tuple[str, tuple[str, ...]]:
-    """(sanitised HTML with headings from h3, names of what the sanitiser removed)."""
-    return _render_and_cost(text)[0]
-
-
 def _render_and_cost(text: str) -> tuple[tuple[str, tuple[str, ...]], bool]:
-    """`_render`, and whether it was cheap: the shortcut's output for a text without a link is
+    """(sanitised HTML with headings from h3, names of what the sanitiser removed), and whether it
+    was cheap: the shortcut's output for a text without a link is
     already clean (only <p> and <strong> around text with no `<`, `>` or `&`, which the sanitiser
     returns unchanged: a test feeds it every such character); a link's URL is always judged by
     the sanitiser. A cheap rendering costs less to make again than to save and read back."""
@@ -271,7 +267,7 @@ class RenderCache:
             self.read()
             hit = self.rendered.get(text)
         if hit is None:
-            hit = self._make(text, *_render_and_cost(text))
+            hit = self._store(text, *_render_and_cost(text))
         if text not in self.used:
             self.used.add(text)
             self.dirty = True
@@ -310,9 +306,10 @@ class RenderCache:
         self.read()
         wanted = dict.fromkeys(text for text in candidates if text not in self.rendered)
         for text, (hit, cheap) in zip(wanted, fork_map(_render_and_cost, list(wanted)), strict=True):
-            self._make(text, hit, cheap)
+            self._store(text, hit, cheap)
 
-    def _make(self, text: str, hit: tuple[str, tuple[str, ...]], cheap: bool) -> tuple[str, tuple[str, ...]]:
+    def _store(self, text: str, hit: tuple[str, tuple[str, ...]], cheap: bool) -> tuple[str, tuple[str, ...]]:
+        """Keep a rendering; a cheap one is not saved (`save`)."""
         self.rendered[text] = hit
         if cheap:
             self.cheap.add(text)

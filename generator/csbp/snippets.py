@@ -26,6 +26,7 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 
+from csbp.fragments import reuse_each
 from csbp.frontmatter import front_matter
 from csbp.markup import markdown_inline, md_text, plain
 from csbp.model import FACETS, Entry, Practice, Reference, Term
@@ -103,23 +104,31 @@ def _entry_item(url: str, title: str, summary: str) -> str:
 @pass_context
 def entry_list(context: Context, entries: Sequence[Entry], empty: str = "None yet.") -> Markup:
     """A list of linked entries with their summaries, or `empty` in a paragraph; a blank line after."""
-    if not entries:
+    return _list_block([entry_item(context, e) for e in entries], empty)
+
+
+@pass_context
+def listing(context: Context, entries: Sequence[Entry], empty: str) -> Markup:
+    """`entry_list` for a long listing (term and matrix pages): each row is reused from the page's
+    previous text until its entry changes (fragments.py)."""
+    return _list_block([reuse_each(context, entry_item, entries)] if entries else [], empty)
+
+
+def _list_block(items: Sequence[str], empty: str) -> Markup:
+    if not items:
         return Markup(f"<p>{_html_text(empty)}</p>\n\n")
-    page, directory_urls = context["page_src"], context["directory_urls"]
-    items = [_entry_item(relative_url(page, e.src, directory_urls), e.title, e.summary) for e in entries]
     return Markup("<ul>\n" + "\n".join(items) + "\n</ul>\n\n")
 
 
 @pass_context
 def facets(context: Context, practice: Practice) -> Markup:
     """A practice's terms, one line per facet, each term a badge."""
-    page, directory_urls = context["page_src"], context["directory_urls"]
     vocabularies = context["handbook"].vocabularies
     lines = []
     for vocabulary, _attribute in FACETS:
         terms = practice.facet_terms(vocabulary)
         if terms:
-            badges = " ".join(_badge(relative_url(page, t.src, directory_urls), t.vocabulary, t.label) for t in terms)
+            badges = " ".join(_badge(_url(context, t.src), t.vocabulary, t.label) for t in terms)
             lines.append(f"<li><strong>{_html_text(vocabularies[vocabulary].label)}:</strong> {badges}</li>\n")
     return Markup('<div class="csbp-facets">\n<ul>\n' + "".join(lines) + "</ul>\n</div>\n\n")
 
@@ -272,6 +281,7 @@ GLOBALS = {
     "term_link": term_link,
     "entry_item": entry_item,
     "entry_list": entry_list,
+    "listing": listing,
     "facets": facets,
     "md_items": md_items,
     "references": references,

@@ -206,36 +206,3 @@ def test_the_site_publishes_exports_and_module_pages_link_them(built_fixture):
     page = (built_fixture / "site/modules/frontage-basics/index.html").read_text("utf-8")
     assert 'href="../../downloads/frontage-basics.gift"' in page
     assert 'href="../../downloads/frontage-basics-qti.zip"' in page
-
-
-EXPORT_ON_CORES = """
-import hashlib, json, os, sys
-from csbp import parallel
-from csbp.config import HandbookPaths
-from csbp.diagnostics import Report
-from csbp.exports import export_files
-from csbp.model import build_model
-from csbp.pipeline import build_date
-from csbp.validate import validate_handbook
-
-parallel.MIN_ITEMS = 2  # the repository's few modules, exported in workers as thousands would be
-report = Report()
-corpus = validate_handbook(HandbookPaths.at(sys.argv[1]), report, build_date())
-handbook = build_model(corpus, "public", build_date(), report)
-digests = {}
-before = parallel.forked_calls  # validation may have forked too: count the exports' own
-for workers in ("1", "2"):
-    os.environ["CSBP_WORKERS"] = workers
-    files = export_files(handbook, handbook.content_epoch())
-    digests[workers] = {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
-print(json.dumps({"digests": digests, "forked": parallel.forked_calls - before}))
-"""
-
-
-def test_exports_made_on_several_cores_equal_those_made_on_one():
-    from site_tests.test_parallel import run_fresh
-
-    run = run_fresh(EXPORT_ON_CORES, str(REPO))
-    assert run["forked"] == 1  # the two-worker export, not the one-worker one
-    assert run["digests"]["1"] == run["digests"]["2"]
-    assert any(name.endswith("-qti.zip") for name in run["digests"]["1"])

@@ -34,20 +34,6 @@ def test_a_reference_note_ends_with_exactly_one_full_stop(note, ends):
     assert line.endswith(ends + "</li>") and not line.endswith("..</li>")
 
 
-def test_compiled_templates_are_kept_per_version_of_the_generator(tmp_path, monkeypatch):
-    # A compiled template holds how it calls each filter; a new version may pass the render context
-    # to a filter that took none, so it must never load an older version's compiled templates.
-    from csbp.pagecache import code_stamp
-    from csbp.render import template_bytecode_cache
-
-    monkeypatch.setenv("CSBP_CACHE_KEY_DIR", str(tmp_path))
-    (tmp_path / "jinja" / "0123456789abcdef").mkdir(parents=True)
-    (tmp_path / "jinja" / "__jinja2_old.cache").write_bytes(b"compiled by an old version")
-    cache = template_bytecode_cache()
-    assert cache is not None and cache.directory == str(tmp_path / "jinja" / code_stamp()[:16])
-    assert [p.name for p in (tmp_path / "jinja").iterdir()] == [code_stamp()[:16]]
-
-
 _YAML_TEXT = st.text(
     alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"])
     | st.sampled_from(list("aZé1 .-:#'\"!&*?,[]{}|>%@`\\~×’\t\n\x85\xa0\u2028\ufeff")),

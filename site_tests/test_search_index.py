@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from csbp.searchindex import trim_search_index
+from csbp.site_search import trim_search_index
 from site_tests.support import FIXTURES
 
 PRACTICE_TEXT = (
@@ -83,7 +83,7 @@ def test_a_small_handbook_keeps_full_text_search_and_a_large_one_is_trimmed(buil
 
 def _engine_trimmed(index: dict) -> list[dict]:
     """What trimming keeps of the engine's own records (entry pages: their first section only)."""
-    from csbp.searchindex import _trimmed
+    from csbp.site_search import _trimmed
 
     return [kept for record in index["docs"] if (kept := _trimmed(record)) is not None]
 
@@ -93,7 +93,7 @@ def test_compact_records_equal_what_trimming_keeps_of_the_engines_own(handbook, 
     # Built with the engine indexing every page, then with csbp writing the records of entry pages
     # and listings from the built pages: a retired entry (its notice), marked entries for members
     # (their banner), overdue reviews, the home page and browse pages.
-    from csbp import cli, searchindex
+    from csbp import cli, searchindex, site_search
 
     retired = handbook / "practices/staff-vetting.yaml"
     retired.write_text(
@@ -113,7 +113,7 @@ def test_compact_records_equal_what_trimming_keeps_of_the_engines_own(handbook, 
     assert searchindex.COMPACT_MARK in front and "exclude: true" in front
 
     # A handbook with compact records is trimmed whatever its size: the engine's index, trimmed.
-    expected = [kept for record in engine["docs"] if (kept := searchindex._trimmed(record)) is not None]
+    expected = [kept for record in engine["docs"] if (kept := site_search._trimmed(record)) is not None]
     assert compact["config"] == engine["config"]
     assert [r["location"] for r in compact["docs"]] == [r["location"] for r in expected]
     for got, want in zip(compact["docs"], expected, strict=True):

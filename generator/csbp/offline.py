@@ -25,12 +25,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
 from csbp.archive import Member, deflate, write_zip
 from csbp.config import DEFAULTS_DIR
-from csbp.parallel import fork_map
 
 OFFLINE_ZIP = "downloads/csbp-handbook-offline.zip"
 OFFLINE_FOLDER = "csbp-handbook"  # the zip unpacks into one folder, not loose files
@@ -129,9 +129,10 @@ def write_offline_copy(site: Path, destination: Path) -> None:
         target.write_bytes(data)
 
 
-# Members are derived and compressed this many at a time on every core (parallel.fork_map): the
-# batch's compressed bytes are what the packing process holds at once.
+# Members are derived and compressed this many at a time, by threads (zlib works outside the GIL):
+# a batch's compressed bytes are what the packing process holds at once.
 PACK_BATCH = 1000
+PACK_THREADS = 4
 
 
 def pack_offline_copy(site: Path, epoch: int) -> None:
@@ -144,9 +145,9 @@ def pack_offline_copy(site: Path, epoch: int) -> None:
         name, make = item
         return deflate(f"{OFFLINE_FOLDER}/{name}", make())
 
-    def members() -> Iterator[Member]:
+    def members(pool: ThreadPoolExecutor) -> Iterator[Member]:
         for start in range(0, len(sources), PACK_BATCH):
-            yield from fork_map(member, sources[start : start + PACK_BATCH])
+            yield from pool.map(member, sources[start : start + PACK_BATCH])
 
-    with archive_path.open("wb") as target:
-        write_zip(target, members(), epoch)
+    with archive_path.open("wb") as target, ThreadPoolExecutor(PACK_THREADS) as pool:
+        write_zip(target, members(pool), epoch)

@@ -31,7 +31,6 @@ import yaml
 
 from csbp.config import HandbookPaths
 from csbp.docs_tree import escape_pattern, inherited_lines
-from csbp.parallel import workers
 
 # Below this many pages per shard, starting another engine (a second or so) costs more than it saves.
 MIN_PAGES_PER_SHARD = 400
@@ -49,6 +48,19 @@ _DEFAULT_EXCLUDE = [".*", "/templates/"]  # what the engine always leaves out
 
 class MergeError(Exception):
     """The shards' outputs do not fit together."""
+
+
+def _cores() -> int:
+    """How many engine processes may run at once: CSBP_WORKERS if set, else the cores this process
+    may use, at most 4."""
+    configured = os.environ.get("CSBP_WORKERS", "")
+    if configured.isdigit() and int(configured) > 0:
+        return int(configured)
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 4))
 
 
 def engine_order(docs_dir: Path) -> list[str]:
@@ -81,7 +93,7 @@ def plan(paths: HandbookPaths, count: int | None = None) -> Plan | None:
         return None
     excluded = pathspec.gitignore.GitIgnoreSpec.from_lines([*_DEFAULT_EXCLUDE, *own])
     pages = [name for name in files if name.endswith(PAGE_SUFFIX) and not excluded.match_file(name)]
-    count = min(count or workers(), len(pages) // MIN_PAGES_PER_SHARD)
+    count = min(count or _cores(), len(pages) // MIN_PAGES_PER_SHARD)
     if count < 2:
         return None
     sizes = {name: (paths.docs_dir / name).stat().st_size + PAGE_COST for name in pages}

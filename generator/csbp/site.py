@@ -26,7 +26,7 @@ from typing import IO
 from csbp import shards
 from csbp.config import HandbookPaths
 from csbp.offline import pack_offline_copy, write_offline_copy
-from csbp.searchindex import add_compact_records, trim_search_index
+from csbp.site_search import add_compact_records, trim_search_index
 
 STAGING_PREFIX = ".site-staging-"
 RETIRED_PREFIX = ".site-previous-"

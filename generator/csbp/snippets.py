@@ -1,16 +1,10 @@
-"""The HTML pieces pages repeat thousands of times, made in Python and memoised.
+"""The HTML pieces many pages repeat (links, term badges, entry lists, detail tables, the top and
+bottom of an entry page), written in Python and registered as template globals.
 
-A practice page shows a dozen term badges, three lists of linked entries and three lists of
-steps; a term page lists hundreds of practices. As Jinja macros, each call cost more than
-the text it wrote (about 5 µs of call overhead, then a filter call per value), and these
-calls were most of a cold build's rendering. Here each piece is one function, registered
-as a template global (`{{ facets(p) }}`, `{{ entry_list(p.related) }}`), and the pieces that
-recur across pages (a badge, an entry's list item) are memoised by the strings they are made
-of, so a listing's rows are mostly dictionary lookups.
-
-Page structure stays in the templates; only these pieces are written here, each once. Every
-value is HTML-escaped (`html_text`), contributor Markdown comes from `markup` already
-sanitised, and links are relative URLs (`urls.relative_url`), as the engine would write them.
+They are the pieces a large handbook repeats thousands of times, where a Jinja macro call costs
+more than the text it writes; page structure stays in the templates. Every value is HTML-escaped
+(`html_text`), contributor Markdown comes from `markup` already sanitised, and links are relative
+URLs (`urls.relative_url`), as the engine would write them.
 """
 
 from __future__ import annotations
@@ -26,7 +20,6 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 
-from csbp.fragments import reuse_each
 from csbp.frontmatter import front_matter
 from csbp.markup import markdown_inline, md_text, plain
 from csbp.model import FACETS, Entry, Practice, Reference, Term
@@ -91,8 +84,7 @@ def _badge(url: str, vocabulary: str, label: str) -> str:
 
 @pass_context
 def entry_item(context: Context, entry: Entry) -> Markup:
-    """One entry of a list: its own fields only, so in long listings (term and matrix pages) it is
-    reused from the page's previous text until that entry changes (fragments.py)."""
+    """One entry of a list: its title, linked, and its summary."""
     return Markup(_entry_item(_url(context, entry.src), entry.title, entry.summary))
 
 
@@ -105,13 +97,6 @@ def _entry_item(url: str, title: str, summary: str) -> str:
 def entry_list(context: Context, entries: Sequence[Entry], empty: str = "None yet.") -> Markup:
     """A list of linked entries with their summaries, or `empty` in a paragraph; a blank line after."""
     return _list_block([entry_item(context, e) for e in entries], empty)
-
-
-@pass_context
-def listing(context: Context, entries: Sequence[Entry], empty: str) -> Markup:
-    """`entry_list` for a long listing (term and matrix pages): each row is reused from the page's
-    previous text until its entry changes (fragments.py)."""
-    return _list_block([reuse_each(context, entry_item, entries)] if entries else [], empty)
 
 
 def _list_block(items: Sequence[str], empty: str) -> Markup:
@@ -251,8 +236,7 @@ def entry_details(context: Context, entry: Entry) -> Markup:
 
 @pass_context
 def practice_row(context: Context, practice: Practice) -> Markup:
-    """A practice in the practices index, with the ids of its terms per facet for the filter form
-    (facets.js): its own fields only, so the row is reused until the practice changes (fragments.py)."""
+    """A practice in the practices index, with the ids of its terms per facet for the filter form (facets.js)."""
     terms = "".join(
         f' data-{_html_text(vocabulary)}="{_html_text(" ".join(t.id for t in practice.facet_terms(vocabulary)))}"'
         for vocabulary, _attribute in FACETS
@@ -263,14 +247,25 @@ def practice_row(context: Context, practice: Practice) -> Markup:
 
 @pass_context
 def change_row(context: Context, entry: Entry, index: int, kind_label: str) -> Markup:
-    """One history item of one entry on What's new: its own fields only, so the line is reused until
-    the entry changes (fragments.py)."""
+    """One history item of one entry on What's new."""
     item = entry.history[index]
     note = f". {html_text(item.note)}" if item.note else ""
     return Markup(
         f"<li>{html_text(item.date.isoformat())} · <strong>{html_text(item.change.capitalize())}</strong> "
         f"{html_text(kind_label)}: {_link(_url(context, entry.src), entry.title)}{note}</li>\n"
     )
+
+
+@pass_context
+def practice_rows(context: Context, practices: Sequence[Practice]) -> Markup:
+    """The practices index's rows, one per line."""
+    return Markup("\n".join(practice_row(context, practice) for practice in practices))
+
+
+@pass_context
+def change_rows(context: Context, rows: Sequence[tuple[Entry, int, str]]) -> Markup:
+    """What's new lines of one month: (entry, history index, kind label) each."""
+    return Markup("\n".join(change_row(context, *row) for row in rows))
 
 
 GLOBALS = {
@@ -281,11 +276,10 @@ GLOBALS = {
     "term_link": term_link,
     "entry_item": entry_item,
     "entry_list": entry_list,
-    "listing": listing,
     "facets": facets,
     "md_items": md_items,
     "references": references,
     "details": details,
-    "practice_row": practice_row,
-    "change_row": change_row,
+    "practice_rows": practice_rows,
+    "change_rows": change_rows,
 }

@@ -15,7 +15,7 @@ from csbp.diagnostics import Report
 from csbp.leakcheck import Needle, leak_report, needles_for, scan
 from csbp.model import AUDIENCES
 from csbp.offline import OFFLINE_ZIP
-from csbp.pipeline import Generated, Progress, generate, print_report, save_caches, validate_or_stop
+from csbp.pipeline import Generated, Progress, generate, print_report, validate_or_stop
 from csbp.site import SiteBuildError, build_site
 
 
@@ -44,8 +44,7 @@ def run(args: argparse.Namespace) -> int:
     )
     if corpus is None:
         return 1
-    # The caches are saved while the engine works (`meanwhile`), not before it starts.
-    generated = generate(paths, corpus, report, progress, audience=args.audience, save=False)
+    generated = generate(paths, corpus, report, progress, audience=args.audience)
     print_report(report, paths)
     if report.errors:
         print("csbp: build stopped; the previous site/ is unchanged", file=sys.stderr)
@@ -54,7 +53,6 @@ def run(args: argparse.Namespace) -> int:
     needles: list[Needle] = []
 
     def meanwhile() -> None:
-        save_caches(paths)
         needles.extend(needles_for(corpus, excluded))
 
     try:

@@ -1,35 +1,37 @@
-"""`csbp serve`: generate the docs tree, serve it with live reload, regenerate on YAML changes.
+"""`csbp serve`: generate the docs tree, serve it with live reload, regenerate when a source changes.
 
-The engine's own dev server (`mkdocs serve`) watches the generated docs tree; this
-command watches the sources and rewrites only the pages whose content changed, so the
-browser reloads at once. A broken edit is reported and the last good pages stay up.
+The engine's own dev server (`mkdocs serve`) watches the generated docs tree; this command
+watches the sources (`practices/`, `content/`, `mkdocs.yml`) and, after each change, runs the
+stages again and rewrites only the pages whose text changed, so the engine rebuilds those and
+the browser reloads. A broken edit is reported and the last good pages stay up.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
-import stat
 import subprocess
 import sys
+import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from csbp.config import HandbookPaths
 from csbp.diagnostics import Report
 from csbp.model import AUDIENCES
-from csbp.pipeline import (
-    Progress,
-    collection_paused,
-    generate,
-    print_report,
-    read_ahead,
-    upkeep,
-    validate_or_stop,
-)
+from csbp.pipeline import Progress, generate, print_report, validate_or_stop
 from csbp.validate import SchemaSet
-from csbp.watch import Watcher
+
+# From this many pages on, a full engine rebuild after every edit takes longer than a reader waits:
+# the engine then rebuilds only the pages csbp rewrote (its dirty mode).
+DIRTY_FROM_PAGES = 1000
+# After the first change is noticed, how long to wait for more: an editor's save is often several
+# events (a temporary file written, renamed over the old one, its mode set).
+SETTLE_SECONDS = 0.05
+WATCHED_FOLDERS = ("practices", "content")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -53,98 +55,129 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _snapshot(paths: HandbookPaths) -> dict[Path, float]:
-    """Modification times of every source file the handbook is generated from."""
-    watched = [paths.root / "practices", paths.root / "content"]
-    files = [p for folder in watched if folder.is_dir() for p in folder.rglob("*") if p.is_file()]
-    files += [p for p in (paths.root / "mkdocs.yml",) if p.is_file()]
-    return {p: p.stat().st_mtime for p in files}
+@dataclass
+class ServeSession:
+    """What one `csbp serve` keeps while it runs: the handbook it serves, for whom, and the schemas."""
 
+    paths: HandbookPaths
+    audience: str
+    quiet: bool
+    schemas: SchemaSet = field(default_factory=SchemaSet)
 
-def _take_in(seen: dict[Path, float], reported: set[Path]) -> None:
-    """Update a snapshot (`_snapshot`) for the files the watcher reported."""
-    for path in reported:
-        try:
-            status = path.stat()
-        except OSError:
-            seen.pop(path, None)
-            continue
-        if stat.S_ISREG(status.st_mode):
-            seen[path] = status.st_mtime
-
-
-# From this many pages on, a full engine rebuild after every edit takes longer than a reader waits
-# (about 15 s at 1,000 pages): the engine then rebuilds only the pages csbp rewrote (its dirty mode).
-DIRTY_FROM_PAGES = 1000
-
-
-# Caches are saved and garbage collected once edits pause for this long, and at exit, not during
-# every regeneration: saving several MB of signed JSON or walking every cached object would
-# delay the reload for nothing.
-UPKEEP_AFTER_SECONDS = 2.0
-
-
-# With a watcher, the sources are still compared with a snapshot this often, so a change it did
-# not report is found all the same (a full regeneration, without its list of changed files).
-SNAPSHOT_EVERY_SECONDS = 5.0
-
-
-def regenerate(
-    paths: HandbookPaths,
-    audience: str,
-    schemas: SchemaSet,
-    quiet: bool,
-    changed: set[Path] | None = None,
-) -> int | None:
-    """One generation pass; the number of pages of the docs tree, or None if it was left as it
-    was (errors). The caller saves the caches and collects garbage afterwards (`upkeep`): while
-    the engine builds, after the first pass; once edits pause, after the others. `changed`: the
-    source paths the watcher reported since the last pass (the others are taken as they were,
-    without a stat)."""
-    report = Report()
-    progress = Progress(quiet=quiet)
-    reported = {os.path.abspath(path) for path in changed} if changed is not None else None
-    with collection_paused():
-        corpus = validate_or_stop(
-            paths, report, progress, "fix the errors above; the served pages are unchanged", schemas, reported
-        )
+    def regenerate(self) -> int | None:
+        """Run the stages and write the docs tree; the number of pages, or None if it was left as it
+        was (errors, which are printed)."""
+        report = Report()
+        progress = Progress(quiet=self.quiet)
+        unchanged = "fix the errors above; the served pages are unchanged"
+        corpus = validate_or_stop(self.paths, report, progress, unchanged, self.schemas)
         if corpus is None:
             return None
-        generated = generate(paths, corpus, report, progress, audience=audience, save=False, in_place=True)
-    print_report(report, paths)
-    if report.errors:
-        print("csbp: fix the errors above; the served pages are unchanged", file=sys.stderr)
-        return None
-    if generated.stats.written and not quiet:
-        print(
-            f"csbp: updated {', '.join(generated.stats.written[:5])}{' …' if len(generated.stats.written) > 5 else ''}",
-            file=sys.stderr,
-        )
-    return len(generated.tree.pages)
+        generated = generate(self.paths, corpus, report, progress, audience=self.audience)
+        print_report(report, self.paths)
+        if report.errors:
+            print(f"csbp: {unchanged}", file=sys.stderr)
+            return None
+        written = generated.stats.written
+        if written and not self.quiet:
+            print(f"csbp: updated {', '.join(written[:5])}{' …' if len(written) > 5 else ''}", file=sys.stderr)
+        return len(generated.tree.pages)
+
+
+class SourceWatch:
+    """Tells when a source file may have changed: from the operating system's file events where it
+    reports them (watchdog, which MkDocs already uses), else by comparing snapshots of the files'
+    modification times every `poll` seconds (also with CSBP_NO_WATCH=1)."""
+
+    def __init__(self, paths: HandbookPaths, poll: float) -> None:
+        self.paths = paths
+        self.poll = poll
+        self.changed = threading.Event()
+        self.observer = self._observe()
+        self.snapshot = self._snapshot()
+
+    def _observe(self) -> object | None:
+        if os.environ.get("CSBP_NO_WATCH") or not all((self.paths.root / f).is_dir() for f in WATCHED_FOLDERS):
+            return None
+        try:
+            from watchdog.events import FileSystemEvent, FileSystemEventHandler
+            from watchdog.observers import Observer
+        except ImportError:
+            return None
+        changed = self.changed
+        config = str(self.paths.root / "mkdocs.yml")
+
+        class Handler(FileSystemEventHandler):
+            def __init__(self, only: str | None = None) -> None:
+                self.only = only  # the one file of a folder watched without its subfolders
+
+            def on_any_event(self, event: FileSystemEvent) -> None:
+                if event.event_type in ("opened", "closed_no_write"):
+                    return  # the file was read, not changed
+                if self.only is None or self.only in (event.src_path, getattr(event, "dest_path", "")):
+                    changed.set()
+
+        observer = Observer()
+        try:
+            for folder in WATCHED_FOLDERS:
+                observer.schedule(Handler(), str(self.paths.root / folder), recursive=True)
+            observer.schedule(Handler(config), str(self.paths.root), recursive=False)
+            observer.start()
+        except OSError:
+            return None
+        return observer
+
+    def _snapshot(self) -> dict[Path, float]:
+        """Modification times of every source file the handbook is generated from."""
+        files = [p for folder in WATCHED_FOLDERS for p in (self.paths.root / folder).rglob("*") if p.is_file()]
+        files += [p for p in (self.paths.root / "mkdocs.yml",) if p.is_file()]
+        times: dict[Path, float] = {}
+        for path in files:
+            with contextlib.suppress(OSError):
+                times[path] = path.stat().st_mtime
+        return times
+
+    def wait(self) -> bool:
+        """Wait up to one poll interval; True if a source changed (after letting a save settle)."""
+        if self.observer is not None:
+            if not self.changed.wait(self.poll):
+                return False
+            time.sleep(SETTLE_SECONDS)
+            self.changed.clear()
+            return True
+        time.sleep(self.poll)
+        current = self._snapshot()
+        if current == self.snapshot:
+            return False
+        self.snapshot = current
+        return True
+
+    def close(self) -> None:
+        if self.observer is not None:
+            self.observer.stop()  # type: ignore[attr-defined]
+            self.observer.join(timeout=5)  # type: ignore[attr-defined]
 
 
 def run(args: argparse.Namespace) -> int:
-    paths = HandbookPaths.at(args.root)
-    schemas = SchemaSet()
-    watcher = Watcher.start(paths)  # before the first load: what changes during it is reported
+    session = ServeSession(HandbookPaths.at(args.root), args.audience, args.quiet)
+    watch = SourceWatch(session.paths, args.poll)  # before the first run: what changes during it is seen
     try:
-        return _serve(args, paths, schemas, watcher)
+        pages = session.regenerate()
+        if pages is None:
+            return 1
+        return _serve(args, session, watch, pages)
     finally:
-        if watcher is not None:
-            watcher.close()
+        watch.close()
 
 
-def _serve(args: argparse.Namespace, paths: HandbookPaths, schemas: SchemaSet, watcher: Watcher | None) -> int:
-    pages = regenerate(paths, args.audience, schemas, args.quiet)
-    if pages is None:
-        return 1
+def _serve(args: argparse.Namespace, session: ServeSession, watch: SourceWatch, pages: int) -> int:
     command = [
         sys.executable,
         "-m",
         "mkdocs",
         "serve",
         "--config-file",
-        str(paths.generated_config),
+        str(session.paths.generated_config),
         "--dev-addr",
         args.dev_addr,
     ]
@@ -155,44 +188,17 @@ def _serve(args: argparse.Namespace, paths: HandbookPaths, schemas: SchemaSet, w
             "until restarted, its search may miss pages or list one twice (--rebuild all rebuilds every page)",
             file=sys.stderr,
         )
-    server = subprocess.Popen(command, cwd=paths.build_dir)
+    server = subprocess.Popen(command, cwd=session.paths.build_dir)
     # Stopping csbp (SIGTERM from a supervisor or test) must stop the engine's server too.
     signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(0))
     print(f"csbp: serving on http://{args.dev_addr}/ (Ctrl+C to stop)", file=sys.stderr, flush=True)
-    upkeep(paths)  # while the engine builds: the caches for the next build, then garbage
-    read_ahead(paths)
-    seen = _snapshot(paths)
-    snapshot_at = time.monotonic()
-    unsaved_since: float | None = None  # when the last regeneration whose caches are not saved ran
-    if watcher is None:
+    if watch.observer is None:
         print("csbp: watching the sources by polling", file=sys.stderr)
     try:
         while server.poll() is None:
-            reported = watcher.changes(args.poll) if watcher is not None else None
-            if watcher is not None and reported is None:
-                print("csbp: the file watcher stopped; watching the sources by polling", file=sys.stderr)
-                watcher.close()
-                watcher = None
-            if reported:
-                regenerate(paths, args.audience, schemas, args.quiet, changed=reported)
-                _take_in(seen, reported)  # so the next snapshot does not find them again
-                unsaved_since = time.monotonic()
-                continue
-            if watcher is None:
-                time.sleep(args.poll)
-            if watcher is None or time.monotonic() - snapshot_at >= SNAPSHOT_EVERY_SECONDS:
-                current, snapshot_at = _snapshot(paths), time.monotonic()
-                if current != seen:
-                    seen = current
-                    regenerate(paths, args.audience, schemas, args.quiet)
-                    unsaved_since = time.monotonic()
-                    continue
-            if unsaved_since is not None and time.monotonic() - unsaved_since >= UPKEEP_AFTER_SECONDS:
-                upkeep(paths)
-                unsaved_since = None
+            if watch.wait():
+                session.regenerate()
     finally:
-        if unsaved_since is not None:
-            upkeep(paths)
         if server.poll() is None:
             server.terminate()
             try:

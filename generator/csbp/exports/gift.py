@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable
 
-from csbp.exports import explanation
+from csbp.exports.common import explanation
 from csbp.model import Module, Question
 
 _SPECIAL = "\\~=#:"

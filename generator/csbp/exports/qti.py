@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from csbp.exports import deterministic_zip, explanation
+from csbp.exports.common import deterministic_zip, explanation
 from csbp.model import Module, Question
 
 QTI = "http://www.imsglobal.org/xsd/imsqti_v2p1"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from csbp.frontmatter import simple_yaml
+from csbp.frontmatter import dump_front_matter
 from csbp.render import make_environment
 
 
@@ -49,41 +49,34 @@ _YAML_SCALAR = _YAML_TEXT | st.booleans() | st.integers() | st.floats(allow_nan=
 _YAML_KEY = st.sampled_from(["title", "description", "search", "tags", "csbp_search", "boost", "exclude", "no", "a b"])
 
 
-@settings(max_examples=3000, deadline=None)
+def _texts(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _texts(key)
+            yield from _texts(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _texts(item)
+
+
+_FRONT_VALUE = _YAML_WORDS | _YAML_TEXT | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.none()
+
+
+@settings(max_examples=1500, deadline=None)
 @given(
     st.dictionaries(
         _YAML_KEY | _YAML_TEXT,
-        _YAML_SCALAR | st.lists(_YAML_SCALAR, max_size=4) | st.dictionaries(_YAML_KEY, _YAML_SCALAR, max_size=3),
+        _FRONT_VALUE | st.lists(_FRONT_VALUE, max_size=4) | st.dictionaries(_YAML_KEY, _FRONT_VALUE, max_size=3),
         max_size=5,
     )
 )
-def test_front_matter_is_written_as_yaml_dump_writes_it(data):
-    written = simple_yaml(data)
-    if written is not None:
-        assert written == yaml.dump(data, allow_unicode=True, sort_keys=True, width=1000).strip()
-
-
-_FRONT_VALUE = _YAML_WORDS | st.booleans() | st.integers() | st.floats(allow_nan=False)
-
-
-@settings(max_examples=3000, deadline=None)
-@given(
-    st.dictionaries(
-        _YAML_KEY,
-        _FRONT_VALUE | st.lists(_YAML_WORDS, max_size=4) | st.dictionaries(_YAML_KEY, _FRONT_VALUE, max_size=3),
-        max_size=4,
-    )
-)
-def test_front_matter_of_words_is_written_as_yaml_dump_writes_it(data):
-    test_front_matter_is_written_as_yaml_dump_writes_it.hypothesis.inner_test(data)
-
-
-def test_the_front_matter_of_entry_pages_takes_the_short_way():
-    data = {
-        "title": "Waterside surveillance (practice 41)",
-        "description": "The officer checks the quay, twice a day, to keep gates safe; see ISO/IEC 27037.",
-        "search": {"boost": 1.5, "exclude": True},
-        "tags": ["Prepare", "Protect", "Pillar × dimension"],
-        "csbp_search": "compact",
-    }
-    assert simple_yaml(data) == yaml.dump(data, allow_unicode=True, sort_keys=True, width=1000).strip()
+def test_front_matter_reads_back_as_the_data_it_was_written_from(data):
+    # The engine reads a page's title, description and tags back from its front matter: words that
+    # look like YAML (`yes`, `a: b`, `#`, `*`) must come back as the same text, not as flags or syntax.
+    # Texts reach the front matter with their whitespace folded (`markup.plain`).
+    assume(all(text == " ".join(text.split()) for text in _texts(data)))
+    written = str(dump_front_matter(data))
+    assert written.startswith("---\n") and written.endswith("\n---\n")
+    assert yaml.safe_load(written[4:-5]) == data

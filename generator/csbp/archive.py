@@ -1,11 +1,10 @@
 """Reproducible zip archives whose members may be compressed anywhere before they are written.
 
-Compressing is most of the work of packing the offline copy (hundreds of MB of pages at
-thousands of entries), and `zipfile` compresses each member while it writes it, on one core.
-Here a member is deflated first (`deflate`, in any process) and written afterwards as it is
-(`write_zip`), so the offline copy can be compressed on every core (offline.py). The archive is
-a plain zip (no Zip64): fixed times, fixed permissions and the members' order make its bytes
-depend on its members only, whatever process compressed them.
+Compressing is most of the work of packing the offline copy, and `zipfile` compresses each
+member while it writes it, one at a time. Here a member is deflated first (`deflate`, in any
+thread) and written afterwards as it is (`write_zip`), so the offline copy is compressed by
+several threads (offline.py). The archive is a plain zip (no Zip64): fixed times, fixed
+permissions and the members' order make its bytes depend on its members only.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ KIND_DIRS = {
 }
 KIND_URL = {"practice": "practices", "lesson": "lessons", "module": "modules", "path": "paths"}
 
+
 @dataclass(frozen=True)
 class HandbookPaths:
     """Every path a command needs, derived from the handbook root."""

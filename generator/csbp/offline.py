@@ -51,8 +51,8 @@ OFFLINE_NOTE = (
 
 # One rule for every link: a relative URL (no scheme, not root-absolute, not only a query or
 # fragment) whose path ends in a slash gains `index.html`; one that is `.`, `..` or ends in `/.`
-# or `/..` gains `/index.html`. Written as patterns that start with a literal, so a page is
-# rewritten by the regular-expression engine in C, not link by link in Python (7 times faster).
+# or `/..` gains `/index.html`. Written as patterns that start with a literal, so a whole page is
+# rewritten in one regular-expression pass per rule.
 _RELATIVE = r"(?![a-zA-Z][a-zA-Z0-9+.-]*:|[#/?])"
 _PATH_RULES = ((_RELATIVE + r'[^"?#]*/', "index.html"), (_RELATIVE + r'(?:[^"?#]*/)?\.\.?', "/index.html"))
 _LINK_ATTRIBUTES = (' href="', ' data-target="', '<meta http-equiv="refresh" content="')

@@ -1,9 +1,9 @@
 """A search index a phone can download: entry pages indexed by what identifies them, not their body.
 
 Material's search loads the whole `search/search_index.json` before it shows a first result,
-and the index MkDocs writes holds the full text of every section of every page: about
-11 KB per entry, 1 MB gzip-compressed at 1,000 entries, growing with the corpus. After the
-engine has built the site, this trims it:
+and the index MkDocs writes holds the full text of every section of every page, growing with
+the corpus. This module says what a large handbook's index keeps of each page (the site stage,
+`site_search.py`, applies it to the built site):
 
 - entry pages (practices, lessons, modules, paths) keep one record: title, summary with the
   "Related terms" keywords (abbreviations), and the entry id; their body sections go;
@@ -11,7 +11,7 @@ engine has built the site, this trims it:
   their title and first paragraph; they only repeat what entry records already hold;
 - the glossary and hand-written pages are kept whole: their size does not grow with entries.
 
-Trimming starts only above `FULL_TEXT_BUDGET`: a handbook of a few hundred entries keeps full-text
+Trimming starts only above `site_search.FULL_TEXT_BUDGET`: a handbook of a few hundred entries keeps full-text
 search. The trade-off above it: a word that appears only in an entry's body (a step, a pitfall, a reference
 title) no longer finds it. Titles, ids, summaries and keywords do, and the page itself still
 highlights the searched words. The offline copy gets the same index: a browser that must
@@ -58,9 +58,9 @@ def kept_text(page: str, paragraphs: list[str]) -> str:
 
 # From this many entries on, entry pages and listings are left out of the engine's own search
 # index (front matter `search: exclude`, marked `csbp_search: compact`) and `add_compact_records`
-# writes each one the record trimming would have kept, from the built page. The engine then does
-# not read the full text of thousands of pages only for it to be trimmed away: a fifth of its work
-# at 5,000. About where the full index passes FULL_TEXT_BUDGET.
+# writes each one the record trimming would have kept, from the built page, so the engine does
+# not index full texts only for them to be trimmed away. About where the full index passes the
+# full-text budget (`site_search.FULL_TEXT_BUDGET`).
 COMPACT_FROM_ENTRIES = 350
 COMPACT_MARK = "csbp_search: compact"
 ARTICLE = '<article class="md-content__inner md-typeset">'
@@ -78,5 +78,3 @@ def compact_front_matter(data: dict[str, Any], page: str) -> dict[str, Any]:
     if page_kind(page) is None or search.get("exclude"):
         return data
     return {**data, "search": {**search, "exclude": True}, "csbp_search": "compact"}
-
-

@@ -32,10 +32,9 @@ import yaml
 from csbp.config import HandbookPaths
 from csbp.docs_tree import escape_pattern, inherited_lines
 
-# Below this many pages per shard, starting another engine (a second or so) costs more than it saves.
+# Below this many pages per shard, starting another engine costs more than it saves.
 MIN_PAGES_PER_SHARD = 400
-# The cost of a page for the split, as bytes of Markdown: the theme and search index cost about as
-# much per page as 12 KB of text does.
+# The cost of a page for the split, as bytes of Markdown: what the theme and search index cost per page.
 PAGE_COST = 12_000
 SHARD_CONFIG = ".mkdocs-shard-{}.yml"
 PAGE_SUFFIX = ".md"

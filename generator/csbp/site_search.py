@@ -33,8 +33,8 @@ def _trimmed(record: dict[str, Any]) -> dict[str, Any] | None:
     return {**record, "text": kept_text(page, PARAGRAPH.findall(str(record.get("text", ""))))}
 
 
-# Up to this size (about 350 entries; some 400 KB gzip-compressed) the index keeps every page's
-# full text, so a word from any step or pitfall finds its practice; above it, entries are trimmed.
+# Up to this size (a few hundred entries) the index keeps every page's full text, so a word from
+# any step or pitfall finds its practice; above it, entries are trimmed.
 FULL_TEXT_BUDGET = 4_000_000
 
 

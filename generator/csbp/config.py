@@ -18,6 +18,7 @@ KIND_DIRS = {
     "module": Path("content/modules"),
     "path": Path("content/paths"),
 }
+KINDS = tuple(KIND_DIRS)
 KIND_URL = {"practice": "practices", "lesson": "lessons", "module": "modules", "path": "paths"}
 
 

@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from csbp.config import KINDS, HandbookPaths
 from csbp.diagnostics import Position, Report
 
 MAX_FILE_BYTES = 1_000_000
@@ -348,3 +349,52 @@ def _map_positions(text: str) -> tuple[dict[JsonPath, Position], dict[JsonPath, 
         elif type(node) is yaml.SequenceNode:
             todo.extend((item, (*path, index)) for index, item in enumerate(node.value))
     return positions, key_positions
+
+
+ID_PATTERN = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+def check_file_name(path: Path, report: Report) -> bool:
+    """Whether the file name is a valid id; if not, report it with the name to use instead."""
+    if ID_PATTERN.match(path.stem):
+        return True
+    suggestion = re.sub(r"[^a-z0-9]+", "-", path.stem.lower()).strip("-")
+    report.error(
+        path,
+        None,
+        f"the file name '{path.name}' is not a valid id: rename it to '{suggestion}.yaml' "
+        "(lowercase letters, digits and hyphens; the file name is the entry's id and URL)",
+    )
+    return False
+
+
+@dataclass
+class Sources:
+    """Every parsed file of a handbook, before schema validation."""
+
+    vocabularies: SourceDocument | None
+    entries: dict[str, list[SourceDocument]]
+
+
+def load_sources(paths: HandbookPaths, report: Report) -> Sources:
+    """Stage 1: parse the vocabularies and every entry file; report files that are not entries."""
+    vocabulary_doc = load_yaml(paths.vocabularies, report) if paths.vocabularies.is_file() else None
+    if vocabulary_doc is None and not paths.vocabularies.is_file():
+        report.error(
+            paths.vocabularies,
+            None,
+            "the vocabularies file is missing: every handbook needs "
+            "content/vocabularies.yaml defining its controlled terms",
+        )
+    entries: dict[str, list[SourceDocument]] = {}
+    for kind in KINDS:
+        for stray in paths.stray_files(kind):
+            report.error(
+                stray,
+                None,
+                f"'{stray.name}' is in {stray.parent.name}/ but is not a .yaml entry: "
+                "rename it to end in .yaml, or move it out of the folder",
+            )
+        loaded = (load_yaml(path, report) for path in paths.entry_files(kind) if check_file_name(path, report))
+        entries[kind] = [document for document in loaded if document is not None]
+    return Sources(vocabulary_doc, entries)

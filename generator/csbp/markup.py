@@ -141,7 +141,7 @@ class Rendered:
     removed: tuple[str, ...]
 
 
-@functools.lru_cache(maxsize=1 << 15)
+@functools.lru_cache(maxsize=1 << 18)
 def render_markdown(text: str) -> Rendered:
     """Render and sanitise one text. Memoised by the text alone: validation and every page that
     shows the text ask for the same rendering, which is converted once."""

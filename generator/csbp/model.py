@@ -19,7 +19,6 @@ from csbp.config import KIND_URL
 from csbp.diagnostics import Report
 from csbp.validate import Corpus, Vocabulary, add_months
 
-TLP_ORDER = ("TLP:CLEAR", "TLP:GREEN", "TLP:AMBER", "TLP:AMBER+STRICT", "TLP:RED")
 AUDIENCES: dict[str, frozenset[str]] = {
     "public": frozenset({"TLP:CLEAR"}),
     "community": frozenset({"TLP:CLEAR", "TLP:GREEN"}),
@@ -271,16 +270,6 @@ class Handbook:
     def entries(self) -> list[Entry]:
         return [*self.practices.values(), *self.lessons.values(), *self.modules.values(), *self.paths.values()]
 
-    def of_kind(self, kind: str) -> Mapping[str, Entry]:
-        """The entries of one kind, by id."""
-        by_kind: dict[str, Mapping[str, Entry]] = {
-            "practice": self.practices,
-            "lesson": self.lessons,
-            "module": self.modules,
-            "path": self.paths,
-        }
-        return by_kind[kind]
-
     def practices_with(self, vocabulary: str, term_id: str) -> list[Practice]:
         """The practices carrying a term, by title, as listings show them (the index's own list: do not change it)."""
         return self._facet_index.get((vocabulary, term_id)) or []
@@ -313,9 +302,6 @@ class Handbook:
                 for dimension in dict.fromkeys(t.id for t in practice.dimensions):
                     index.setdefault((pillar, dimension), []).append(practice)
         return index
-
-
-ENTRY_TYPES: dict[str, type[Entry]] = {"practice": Practice, "lesson": Lesson, "module": Module, "path": LearningPath}
 
 
 def _unique(items: Iterable[Any]) -> list[Any]:

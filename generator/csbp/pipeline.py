@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from csbp.config import HandbookPaths
 from csbp.diagnostics import Report
 from csbp.docs_tree import WriteStats, write_tree
+from csbp.loader import load_sources
 from csbp.model import Handbook, build_model
 from csbp.render import DocsTree, render_handbook
-from csbp.validate import Corpus, SchemaSet, load_sources, validate_sources
+from csbp.validate import Corpus, SchemaSet, validate_sources
 
 
 def build_date() -> dt.date:
